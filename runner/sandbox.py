@@ -1,0 +1,415 @@
+"""The parent side of the sandbox: start a child, talk to it with deadlines, kill it.
+
+Isolation layers (see SECURITY.md), strongest available first:
+  ``bwrap``  bubblewrap: new user/pid/net/ipc/uts/cgroup namespaces, read-only
+             system, a size-capped tmpfs as the only writable place, no network,
+             started under an unprivileged uid (when the grader is root) and
+             under rlimits (address space, CPU, file size, processes, files).
+  ``plain``  a child process under the same rlimits, nothing more: used where
+             bubblewrap is missing or refuses to start (a student's laptop), and
+             reported as "not isolated" in every report.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+
+CHILD_SCRIPT = Path(__file__).with_name("child.py")
+MAX_REPLY_BYTES = 256 * 1024 * 1024
+MAX_ARRAY_ELEMENTS = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-submission resource limits for the child."""
+
+    address_space_bytes: int = 3 * 1024**3
+    cpu_seconds: int = 600
+    file_size_bytes: int = 64 * 1024**2
+    processes: int = 64
+    open_files: int = 256
+    scratch_bytes: int = 64 * 1024**2
+    output_capture_bytes: int = 64 * 1024
+
+
+class ChildTimeout(Exception):
+    """The child did not answer before the deadline; it has been killed.
+
+    ``partial`` holds the step results that streamed in before the deadline.
+    """
+
+    def __init__(self, partial=None):
+        super().__init__("timeout")
+        self.partial = list(partial or [])
+
+
+class ChildDied(Exception):
+    """The child exited or closed its reply channel; ``detail`` says how."""
+
+
+class ProtocolError(Exception):
+    """The child answered with something that is not a valid reply."""
+
+
+def student_python() -> str:
+    """The interpreter student code runs under: the student runtime venv if set up, else ours."""
+    configured = os.environ.get("CNN_GRADE_STUDENT_PYTHON")
+    if configured:
+        return configured
+    venv = os.environ.get("CNN_GRADE_STUDENT_VENV") or (
+        "/opt/cnn-grade/student-venv" if os.geteuid() == 0 else str(Path.home() / ".cache/cnn-grade/student-venv")
+    )
+    candidate = Path(venv) / "bin" / "python"
+    return str(candidate) if candidate.exists() else sys.executable
+
+
+def _venv_root(python: str) -> Path:
+    path = Path(python)
+    return path.parent.parent if path.parent.name == "bin" else path.parent
+
+
+_ISOLATION_CACHE: Dict[str, str] = {}
+
+
+def isolation_mode(python: str) -> str:
+    """``"bwrap"`` if a sandboxed interpreter starts here, else ``"plain"`` (probed once per process)."""
+    if os.environ.get("CNN_GRADE_ISOLATION") in ("bwrap", "plain"):
+        return os.environ["CNN_GRADE_ISOLATION"]
+    if python not in _ISOLATION_CACHE:
+        mode = "plain"
+        if shutil.which("bwrap"):
+            with tempfile.TemporaryDirectory() as probe_dir:
+                argv = _bwrap_argv(python, Path(probe_dir), {}, Limits(), uid=None) + ["-c", "print('ok')"]
+                try:
+                    done = subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+                    if done.returncode == 0 and done.stdout.strip() == b"ok":
+                        mode = "bwrap"
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+        _ISOLATION_CACHE[python] = mode
+    return _ISOLATION_CACHE[python]
+
+
+def _rlimit_args(limits: Limits) -> List[str]:
+    return [
+        "prlimit",
+        f"--as={limits.address_space_bytes}",
+        f"--cpu={limits.cpu_seconds}",
+        f"--fsize={limits.file_size_bytes}",
+        f"--nproc={limits.processes}",
+        f"--nofile={limits.open_files}",
+        "--core=0",
+        "--",
+    ]
+
+
+def _child_env() -> Dict[str, str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/scratch",
+        "TMPDIR": "/scratch",
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONIOENCODING": "utf-8:backslashreplace",
+        "MPLBACKEND": "Agg",
+        # One BLAS thread: deterministic sums, and threads count against the process limit.
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # some CPUs here need these to run OpenBLAS at all
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def _bwrap_argv(python: str, grader_dir: Path, binds: Dict[str, str], limits: Limits, uid: Optional[int]) -> List[str]:
+    """The command line that starts ``python`` in the sandbox; ``binds`` maps host paths to read-only sandbox paths."""
+    argv: List[str] = []
+    if uid is not None:
+        argv += ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--"]
+    argv += _rlimit_args(limits)
+    argv += ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--clearenv"]
+    for name, value in _child_env().items():
+        argv += ["--setenv", name, value]
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for top in ("/lib", "/lib64", "/bin", "/sbin"):
+        if os.path.islink(top):
+            argv += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            argv += ["--ro-bind", top, top]
+    venv = _venv_root(python)
+    if not str(venv).startswith("/usr/"):
+        argv += ["--ro-bind", str(venv), str(venv)]
+        # A venv's python is a symlink to its base interpreter; bind that too when it lives elsewhere.
+        base = Path(os.path.realpath(python)).parent.parent
+        if not str(base).startswith(("/usr/", str(venv))):
+            argv += ["--ro-bind", str(base), str(base)]
+    argv += ["--proc", "/proc", "--dev", "/dev"]
+    argv += ["--size", str(limits.scratch_bytes), "--perms", "0777", "--tmpfs", "/scratch"]
+    argv += ["--ro-bind", str(grader_dir), "/grader"]
+    for host, inside in binds.items():
+        argv += ["--ro-bind", host, inside]
+    argv += ["--remount-ro", "/", "--chdir", "/scratch", "--", python, "-I", "-B"]
+    return argv
+
+
+@dataclass
+class _OutputSink:
+    """Keeps the first ``cap`` bytes of the child's stdout+stderr and counts the rest."""
+
+    cap: int
+    head: bytearray = field(default_factory=bytearray)
+    total: int = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.cap - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+
+
+class ChildSession:
+    """One sandboxed interpreter serving one submission; restarted after a timeout or a death.
+
+    ``binds`` are read-only host paths → sandbox paths (the prepared submission).
+    ``slot`` picks the unprivileged uid, so concurrent submissions never share a
+    process-count budget.
+    """
+
+    def __init__(self, binds: Dict[str, str], adapter: Path, limits: Limits = Limits(), slot: int = 0):
+        self.python = student_python()
+        self.mode = isolation_mode(self.python)
+        self.binds = dict(binds)
+        self.limits = limits
+        self.uid = 61000 + slot if (self.mode == "bwrap" and os.geteuid() == 0) else None
+        self._workdir = Path(tempfile.mkdtemp(prefix="cnn-grade-child-"))
+        self._grader_dir = self._workdir / "grader"
+        self._grader_dir.mkdir()
+        shutil.copy(CHILD_SCRIPT, self._grader_dir / "child.py")
+        shutil.copy(adapter, self._grader_dir / "adapter.py")
+        os.chmod(self._workdir, 0o755)
+        for path in self._grader_dir.iterdir():
+            os.chmod(path, 0o644)
+        os.chmod(self._grader_dir, 0o755)
+        self._scratch = self._workdir / "scratch"  # plain mode only
+        self._proc: Optional[subprocess.Popen] = None
+        self._sink = _OutputSink(limits.output_capture_bytes)
+        self._drain: Optional[threading.Thread] = None
+        self._buffer = b""
+        self._next_id = 0
+        self.starts = 0
+
+    # -- lifecycle ------------------------------------------------------------
+    @property
+    def grader_path(self) -> str:
+        return "/grader" if self.mode == "bwrap" else str(self._grader_dir)
+
+    def path_inside(self, host_path: str) -> str:
+        return self.binds[host_path] if self.mode == "bwrap" else host_path
+
+    def start(self) -> None:
+        self.stop()
+        script = f"{self.grader_path}/child.py"
+        if self.mode == "bwrap":
+            argv = _bwrap_argv(self.python, self._grader_dir, self.binds, self.limits, self.uid) + [script]
+            env = None
+            preexec = None
+            cwd = None
+        else:
+            self._scratch.mkdir(exist_ok=True)
+            argv = [self.python, "-I", "-B", script]
+            env = dict(_child_env(), HOME=str(self._scratch), TMPDIR=str(self._scratch))
+            limits = self.limits
+            cwd = str(self._scratch)
+
+            def preexec() -> None:  # runs in the child between fork and exec
+                import resource
+
+                resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_bytes,) * 2)
+                resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds,) * 2)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes,) * 2)
+                resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+        self._proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            preexec_fn=preexec,
+            start_new_session=True,
+        )
+        os.set_blocking(self._proc.stdout.fileno(), False)
+        self._buffer = b""
+        self._drain = threading.Thread(target=self._drain_output, args=(self._proc.stderr,), daemon=True)
+        self._drain.start()
+        self.starts += 1
+
+    def _drain_output(self, stream) -> None:
+        while True:
+            chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+            if not chunk:
+                return
+            self._sink.feed(chunk)
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        for stream in (proc.stdin, proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        if self._drain is not None:
+            self._drain.join(timeout=5)
+        proc.stderr.close()
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def __enter__(self) -> "ChildSession":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- talking ----------------------------------------------------------------
+    @property
+    def output_bytes(self) -> int:
+        return self._sink.total
+
+    @property
+    def output_head(self) -> str:
+        return bytes(self._sink.head).decode("utf-8", "replace")
+
+    def request(self, message: dict, timeout: float) -> dict:
+        """Send one request and wait at most ``timeout`` seconds for its reply.
+
+        Raises ChildTimeout (child killed), ChildDied or ProtocolError (child killed).
+        """
+        if self._proc is None:
+            self.start()
+        self._next_id += 1
+        message = dict(message, id=self._next_id)
+        try:
+            self._proc.stdin.write((json.dumps(message) + "\n").encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise ChildDied(self._death_detail()) from None
+        deadline = time.monotonic() + timeout
+        steps: List[dict] = []
+        while True:
+            try:
+                reply = self._read_line(deadline)
+            except ChildTimeout:
+                raise ChildTimeout(steps) from None
+            except (ChildDied, ProtocolError) as exc:
+                exc.partial = steps
+                raise
+            try:
+                decoded = json.loads(reply)
+            except ValueError:
+                self.stop()
+                raise ProtocolError("the child sent a reply that is not JSON") from None
+            if not isinstance(decoded, dict) or decoded.get("id") != self._next_id:
+                continue  # a stale or forged line: ignore it and keep waiting for ours
+            if "step" in decoded:
+                if decoded.get("step") == len(steps) and isinstance(decoded.get("record"), dict):
+                    steps.append(decoded["record"])
+                continue
+            decoded["steps"] = steps
+            return decoded
+
+    def _read_line(self, deadline: float) -> bytes:
+        stream = self._proc.stdout
+        with selectors.DefaultSelector() as selector:
+            selector.register(stream, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.stop()
+                    raise ChildTimeout()
+                if not selector.select(min(remaining, 1.0)):
+                    continue
+                chunk = stream.read(1 << 20)
+                if chunk is None:
+                    continue
+                if not chunk:
+                    detail = self._death_detail()
+                    self.stop()
+                    raise ChildDied(detail)
+                self._buffer += chunk
+                if len(self._buffer) > MAX_REPLY_BYTES:
+                    self.stop()
+                    raise ProtocolError(f"the child's reply exceeded {MAX_REPLY_BYTES} bytes")
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line
+
+    def _death_detail(self) -> str:
+        proc = self._proc
+        if proc is None:
+            return "the child is gone"
+        try:
+            code = proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "the child closed its reply channel"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"the child was killed by {name}"
+        return f"the child exited with status {code}"
+
+
+def decode_array(text: object) -> np.ndarray:
+    """Decode one base64 ``.npy`` from the child, refusing anything but a plain numeric array."""
+    if not isinstance(text, str):
+        raise ProtocolError("an array field is not a string")
+    if len(text) > MAX_REPLY_BYTES:
+        raise ProtocolError("an array is too large")
+    try:
+        raw = base64.b64decode(text, validate=True)
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - any malformed payload is the child's fault
+        raise ProtocolError(f"an array could not be decoded: {exc}") from None
+    if not isinstance(array, np.ndarray) or type(array) is not np.ndarray:
+        raise ProtocolError("an array payload did not decode to an ndarray")
+    if array.dtype.kind not in "biuf" or array.size > MAX_ARRAY_ELEMENTS:
+        raise ProtocolError(f"an array has dtype {array.dtype} / size {array.size}, not a numeric array")
+    return array
+
+
+def encode_array(array: np.ndarray) -> str:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")

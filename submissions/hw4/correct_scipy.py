@@ -1,0 +1,220 @@
+"""
+HW4 - convolutional layer and max pooling layer
+conv is done with scipy.signal (correlate for forward, convolve for dL/dx)
+"""
+import numpy as np
+from scipy import signal
+
+
+class nn_convolutional_layer:
+
+    def __init__(self, filter_width, filter_height, input_size, in_ch_size, num_filters, std=1e0):
+        # initialization of weights
+        self.W = np.random.normal(0, std / np.sqrt(in_ch_size * filter_width * filter_height / 2),
+                                  (num_filters, in_ch_size, filter_width, filter_height))
+        self.b = 0.01 + np.zeros((1, num_filters, 1, 1))
+        self.input_size = input_size
+
+    def update_weights(self, dW, db):
+        self.W += dW
+        self.b += db
+
+    def get_weights(self):
+        return self.W, self.b
+
+    def set_weights(self, W, b):
+        self.W = W
+        self.b = b
+
+    def forward(self, x):
+        """valid cross-correlation of every sample with every filter, plus bias"""
+        n_batch, n_in, in_w, in_h = x.shape
+        n_out, _, fw, fh = self.W.shape
+
+        y = np.zeros((n_batch, n_out, in_w - fw + 1, in_h - fh + 1))
+        for n in range(n_batch):
+            for f in range(n_out):
+                for c in range(n_in):
+                    y[n, f] += signal.correlate(x[n, c], self.W[f, c], mode='valid')
+                y[n, f] += self.b[0, f, 0, 0]
+        return y
+
+    def backprop(self, x, dLdy):
+        """returns dLdx, dLdW, dLdb"""
+        n_batch, n_in, in_w, in_h = x.shape
+        n_out, _, fw, fh = self.W.shape
+
+        dLdx = np.zeros(x.shape)
+        dLdW = np.zeros(self.W.shape)
+        dLdb = np.zeros((1, n_out, 1, 1))
+
+        for n in range(n_batch):
+            for f in range(n_out):
+                dLdb[0, f, 0, 0] += np.sum(dLdy[n, f])
+                for c in range(n_in):
+                    # dW = x (*) dLdy   (valid correlation)
+                    dLdW[f, c] += signal.correlate(x[n, c], dLdy[n, f], mode='valid')
+                    # dx = dLdy * W    (full convolution = correlation with rotated W)
+                    dLdx[n, c] += signal.convolve(dLdy[n, f], self.W[f, c], mode='full')
+
+        return dLdx, dLdW, dLdb
+
+
+class nn_max_pooling_layer:
+    def __init__(self, stride, pool_size):
+        self.stride = stride
+        self.pool_size = pool_size
+
+    def forward(self, x):
+        n_batch, n_ch, h, w = x.shape
+        k, s = self.pool_size, self.stride
+        out_h = (h - k) // s + 1
+        out_w = (w - k) // s + 1
+
+        out = np.zeros((n_batch, n_ch, out_h, out_w))
+        for n in range(n_batch):
+            for c in range(n_ch):
+                for i in range(out_h):
+                    for j in range(out_w):
+                        out[n, c, i, j] = np.max(x[n, c, i * s:i * s + k, j * s:j * s + k])
+        return out
+
+    def backprop(self, x, dLdy):
+        n_batch, n_ch, h, w = x.shape
+        k, s = self.pool_size, self.stride
+        out_h = (h - k) // s + 1
+        out_w = (w - k) // s + 1
+
+        dLdx = np.zeros(x.shape)
+        for n in range(n_batch):
+            for c in range(n_ch):
+                for i in range(out_h):
+                    for j in range(out_w):
+                        window = x[n, c, i * s:i * s + k, j * s:j * s + k]
+                        a, bb = np.unravel_index(np.argmax(window), window.shape)
+                        dLdx[n, c, i * s + a, j * s + bb] += dLdy[n, c, i, j]
+        return dLdx
+
+
+##########
+#   test code
+#   (provided with the assignment -- do not modify)
+##########
+
+# set default type to float64
+np.set_printoptions(precision=5)
+
+batch_size = 8
+input_size = 32
+filter_width = 3
+filter_height = filter_width
+in_ch_size = 3
+num_filters = 8
+
+std = 1e0
+dt = 1e-3
+
+# number of test loops
+num_test = 20
+
+# error parameters
+err_dLdb = 0
+err_dLdx = 0
+err_dLdW = 0
+err_dLdx_pool = 0
+
+# create convolutional layer and max pooling layer objects
+cnv = nn_convolutional_layer(filter_width, filter_height, input_size, in_ch_size, num_filters, std)
+mpl = nn_max_pooling_layer(stride=2, pool_size=2)
+
+for i in range(num_test):
+    ##########
+    # dLdx test
+    ##########
+    print('test #%d' % i)
+
+    x = np.random.normal(0, 1, (batch_size, in_ch_size, input_size, input_size))
+    delta = np.random.normal(0, 1, x.shape) * dt
+
+    y1 = cnv.forward(x)
+    y2 = cnv.forward(x + delta)
+
+    bp, _, _ = cnv.backprop(x, np.ones(y1.shape))
+
+    exact_dx = np.sum(y2 - y1) / dt
+    apprx_dx = np.sum(delta * bp) / dt
+    print('conv layer dLdx: exact %.5f, approx %.5f' % (exact_dx, apprx_dx))
+
+    err_dLdx += abs((apprx_dx - exact_dx) / exact_dx) / num_test * 100
+
+    ##########
+    # dLdW test
+    ##########
+    W, b = cnv.get_weights()
+    dW = np.random.normal(0, 1, W.shape) * dt
+    db = np.zeros(b.shape)
+
+    z1 = cnv.forward(x)
+    _, bpw, _ = cnv.backprop(x, np.ones(z1.shape))
+    cnv.update_weights(dW, db)
+    z2 = cnv.forward(x)
+
+    exact_dW = np.sum(z2 - z1) / dt
+    apprx_dW = np.sum(dW * bpw) / dt
+    print('conv layer dLdW: exact %.5f, approx %.5f' % (exact_dW, apprx_dW))
+
+    err_dLdW += abs((apprx_dW - exact_dW) / exact_dW) / num_test * 100
+
+    # restore the original weights
+    cnv.update_weights(-dW, -db)
+
+    ##########
+    # dLdb test
+    ##########
+    W, b = cnv.get_weights()
+    dW = np.zeros(W.shape)
+    db = np.random.normal(0, 1, b.shape) * dt
+
+    z1 = cnv.forward(x)
+
+    V = np.random.normal(0, 1, z1.shape)
+
+    _, _, bpb = cnv.backprop(x, V)
+
+    cnv.update_weights(dW, db)
+    z2 = cnv.forward(x)
+
+    exact_db = np.sum(V * (z2 - z1)) / dt
+    apprx_db = np.sum(db * bpb) / dt
+    print('conv layer dLdb: exact %.5f, approx %.5f' % (exact_db, apprx_db))
+
+    err_dLdb += abs((apprx_db - exact_db) / exact_db) / num_test * 100
+
+    # restore the original weights
+    cnv.update_weights(-dW, -db)
+
+    ##########
+    # max pooling dLdx test
+    ##########
+    x = np.arange(batch_size * in_ch_size * input_size * input_size).reshape(
+        (batch_size, in_ch_size, input_size, input_size)) + 1
+    delta = np.random.normal(0, 1, x.shape) * dt
+
+    y1 = mpl.forward(x)
+    dLdy = np.random.normal(0, 10, y1.shape)
+    bpm = mpl.backprop(x, dLdy)
+
+    y2 = mpl.forward(x + delta)
+
+    exact_dx_pool = np.sum(dLdy * (y2 - y1)) / dt
+    apprx_dx_pool = np.sum(delta * bpm) / dt
+    print('max pooling dLdx: exact %.5f, approx %.5f' % (exact_dx_pool, apprx_dx_pool))
+
+    err_dLdx_pool += abs((apprx_dx_pool - exact_dx_pool) / exact_dx_pool) / num_test * 100
+
+# reporting accuracy results.
+print('accuracy results')
+print('conv layer dLdx', 100 - err_dLdx, '%')
+print('conv layer dLdW', 100 - err_dLdW, '%')
+print('conv layer dLdb', 100 - err_dLdb, '%')
+print('maxpool layer dLdx', 100 - err_dLdx_pool, '%')
