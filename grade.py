@@ -157,9 +157,19 @@ def last_resort_report(settings: Settings, path: Path, error: BaseException) -> 
             "notes": ["GRADER ERROR: this report is not a grade"], "isolation": None, "load": None, "grader_error": True}
 
 
+def remove_stale_temporaries(out: Path) -> None:
+    """Temp files left by a grader killed mid-write (reports are written to a temp file, then renamed)."""
+    for stale in out.glob("**/.*.tmp"):
+        try:
+            stale.unlink()
+        except OSError:
+            pass
+
+
 def run(settings: Settings) -> int:
     submissions = expand(settings)
     settings.out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(settings.out)
     slots: "queue.Queue[int]" = queue.Queue()
     for slot in range(settings.jobs):
         slots.put(slot)

@@ -40,7 +40,8 @@ def fingerprint(path: Path) -> str:
     digest = hashlib.sha256()
     paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     for item in paths:
-        digest.update(str(item.relative_to(path) if path.is_dir() else item.name).encode())
+        if path.is_dir():  # a folder's layout is part of its content; a single file's name is not
+            digest.update(str(item.relative_to(path)).encode())
         try:
             digest.update(item.read_bytes())
         except OSError:

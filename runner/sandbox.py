@@ -159,7 +159,7 @@ def _bwrap_argv(python: str, grader_dir: Path, binds: Dict[str, str], limits: Li
         argv += ["--ro-bind", str(venv), str(venv)]
         # A venv's python is a symlink to its base interpreter; bind that too when it lives elsewhere.
         base = Path(os.path.realpath(python)).parent.parent
-        if not str(base).startswith(("/usr/", str(venv))):
+        if not (str(base) == "/usr" or str(base).startswith(("/usr/", str(venv)))):
             argv += ["--ro-bind", str(base), str(base)]
     argv += ["--proc", "/proc", "--dev", "/dev"]
     argv += ["--size", str(limits.scratch_bytes), "--perms", "0777", "--tmpfs", "/scratch"]
@@ -246,6 +246,12 @@ class ChildSession:
                 resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds,) * 2)
                 resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes,) * 2)
                 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+                try:  # die with the grader, as bwrap's --die-with-parent does in the sandbox
+                    import ctypes
+
+                    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+                except OSError:
+                    pass
 
         self._proc = subprocess.Popen(
             argv,
