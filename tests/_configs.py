@@ -36,6 +36,7 @@ import dataclasses
 from typing import Tuple
 
 import numpy as np
+from hypothesis import reject
 from hypothesis import strategies as st
 
 U64 = 2.0**-53  # unit roundoff of float64
@@ -388,8 +389,6 @@ def pool_cases(draw, kind="max", max_batch=3, max_channels=4, max_size=12, max_s
         seed=draw(SEEDS),
     )
     if finite_windows and not case.all_windows_touch_input:
-        from hypothesis import reject
-
         reject()
     return case
 
