@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Benchmark the NumPy reference layers against torch, side by side.
 
-    .venv/bin/python benchmarks/bench_reference.py [--threads N] [--repeats R] [--target-ms T]
+    .venv/bin/python benchmarks/bench_reference.py [--threads N] [--repeats R] [--target-ms T] [--budget-s B]
 
 Measures, in one run and on the same thread count, float64 forward+backward of
 
@@ -13,10 +13,13 @@ reference spends its time, stage by stage.
 
 Method: every callable is warmed up, then timed as a loop of ``number`` calls
 (``number`` calibrated so one loop lasts about ``--target-ms``); the figure is
-the minimum over ``--repeats`` loops, per call. The loops of all callables of
-one table are interleaved round-robin (order reversed every other round), so
-machine noise hits reference and torch alike. The garbage collector is off
-during the timed loops (one collection before each table).
+the minimum over ``--repeats`` rounds, per call (a table that has used up
+``--budget-s`` stops after 3 rounds, so a loaded machine still finishes in
+under 2 minutes). Each round runs one loop of every callable of the table,
+round-robin (order reversed every other round), so machine noise hits
+reference and torch alike. The garbage collector is off during the timed
+loops (one collection before each table). As a noise check, each table
+prints fwd+bwd / (fwd + bwd) for both sides, which should be close to 1.
 
 Threads: ``torch.set_num_threads(N)``; numpy's BLAS is limited with
 threadpoolctl when it is importable, else by the usual environment variables,
@@ -56,12 +59,14 @@ OPENBLAS_TUNING_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBO
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, default=1, help="threads for torch and numpy's BLAS (default 1)")
-    p.add_argument("--repeats", type=int, default=7, help="timed loops per callable; the minimum is reported (default 7)")
-    p.add_argument("--target-ms", type=float, default=25.0, help="approximate duration of one timed loop (default 25)")
+    p.add_argument("--repeats", type=int, default=11, help="timed loops per callable; the minimum is reported (default 11)")
+    p.add_argument("--target-ms", type=float, default=15.0, help="approximate duration of one timed loop (default 15)")
+    p.add_argument("--budget-s", type=float, default=20.0,
+                   help="per-table time budget; past it a table stops after 3 rounds (default 20, keeps the run under 2 minutes)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    if args.threads < 1 or args.repeats < 1 or args.target_ms <= 0:
-        p.error("--threads and --repeats must be >= 1, --target-ms > 0")
+    if args.threads < 1 or args.repeats < 1 or args.target_ms <= 0 or args.budget_s <= 0:
+        p.error("--threads and --repeats must be >= 1, --target-ms and --budget-s > 0")
     return args
 
 
@@ -129,22 +134,28 @@ def openblas_report():
 
 
 def _calibrate(fn, target_s: float) -> int:
+    """Calls per timed loop so that one loop lasts about ``target_s`` (warms ``fn`` up too)."""
     fn()
     t0 = time.perf_counter()
     fn()
     one = time.perf_counter() - t0
-    # A second estimate over a few calls, to get past first-call effects.
-    k = max(1, min(50, int(0.2 * target_s / max(one, 1e-7))))
-    t0 = time.perf_counter()
-    for _ in range(k):
-        fn()
-    one = (time.perf_counter() - t0) / k
+    if one < target_s / 5:
+        # Re-estimate over a few calls, to get past first-call effects.
+        k = max(2, min(50, int(0.2 * target_s / max(one, 1e-7))))
+        t0 = time.perf_counter()
+        for _ in range(k):
+            fn()
+        one = (time.perf_counter() - t0) / k
     return max(1, int(round(target_s / max(one, 1e-7))))
 
 
-def measure(fns, repeats: int, target_ms: float):
-    """Min over ``repeats`` interleaved timed loops of each callable → {name: seconds per call}."""
+def measure(fns, repeats: int, target_ms: float, budget_s: float):
+    """Min over interleaved timed loops of each callable → ({name: seconds per call}, rounds done).
+
+    Runs ``repeats`` rounds, or fewer (at least 3) once ``budget_s`` is spent.
+    """
     names = list(fns)
+    start = time.perf_counter()
     numbers = {name: _calibrate(fns[name], target_ms / 1e3) for name in names}
     best = {name: math.inf for name in names}
     # One collection up front, then the collector stays off for the whole
@@ -152,18 +163,22 @@ def measure(fns, repeats: int, target_ms: float):
     gc_was_enabled = gc.isenabled()
     gc.collect()
     gc.disable()
+    rounds = 0
     try:
         for r in range(repeats):
+            if r >= 3 and time.perf_counter() - start > budget_s:
+                break
             for name in names if r % 2 == 0 else names[::-1]:
                 fn, number = fns[name], numbers[name]
                 t0 = time.perf_counter()
                 for _ in range(number):
                     fn()
                 best[name] = min(best[name], (time.perf_counter() - t0) / number)
+            rounds += 1
     finally:
         if gc_was_enabled:
             gc.enable()
-    return best
+    return best, rounds
 
 
 def _loadavg():
@@ -190,9 +205,25 @@ def print_table(title, rows, note=None):
         print(f"  {note}")
 
 
+def _consistency(t):
+    """Noise check: fwd+bwd should be close to fwd + bwd, on both sides."""
+    parts = []
+    noisy = False
+    for side in ("ref", "torch"):
+        q = t[f"{side} fwd+bwd"] / (t[f"{side} fwd"] + t[f"{side} bwd"])
+        noisy |= not 0.8 <= q <= 1.25
+        parts.append(f"{'reference' if side == 'ref' else 'torch'} {q:.2f}")
+    print("  check fwd+bwd / (fwd + bwd): " + ", ".join(parts)
+          + ("  -- WARNING: far from 1, the machine was noisy; rerun" if noisy else ""))
+
+
 def print_breakdown(title, rows, total_s):
-    """rows: (label, seconds, indent)."""
+    """rows: (label, seconds, indent). Warns when the top-level stages stop adding up."""
     print(title)
+    top = sum(r[1] for r in rows if r[2] == 0)
+    if not 0.75 <= top / total_s <= 1.33:
+        print("    WARNING: the stages do not add up to the measured total: the reference no longer makes these calls "
+              "(update the stage list in this script) or the machine was noisy")
     width = max(len(("  " * r[2]) + r[0]) for r in rows)
     for label, seconds, indent in rows:
         text = ("  " * indent) + label
@@ -343,8 +374,8 @@ def bench_conv(np, torch, F, ref, n, c, f, hw, k, rng, args):
         print(f"  (conv stage breakdown unavailable: {type(exc).__name__}: {exc})")
         stages = None
 
-    t = measure(fns, args.repeats, args.target_ms)
-    title = f"conv2d  N={n}  C={c}->F={f}  {hw}x{hw}  k={k}x{k}  stride 1 pad 0  float64  (max |ref-torch| = {err:.1e})"
+    t, rounds = measure(fns, args.repeats, args.target_ms, args.budget_s)
+    title = f"conv2d  N={n}  C={c}->F={f}  {hw}x{hw}  k={k}x{k}  stride 1 pad 0  float64  (max |ref-torch| = {err:.1e}; {rounds} rounds)"
     print_table(
         title,
         [
@@ -354,6 +385,7 @@ def bench_conv(np, torch, F, ref, n, c, f, hw, k, rng, args):
         ],
         note="torch forward is timed with autograd recording; torch backward is autograd.grad on a retained graph.",
     )
+    _consistency(t)
     if stages is not None:
         s = {name: t["stage " + name] for name in stages}
         tot = t["ref fwd+bwd"]
@@ -379,7 +411,7 @@ def bench_conv(np, torch, F, ref, n, c, f, hw, k, rng, args):
         ]
         top = sum(r[1] for r in rows if r[2] == 0)
         print_breakdown(
-            f"  where the reference time goes (stages timed alone; % of measured fwd+bwd {ms(tot).strip()} ms; "
+            f"  where the reference time goes (the calls reference/conv.py makes, timed alone; % of measured fwd+bwd {ms(tot).strip()} ms; "
             f"top-level stages sum to {ms(top).strip()} ms):",
             rows,
             tot,
@@ -474,8 +506,8 @@ def bench_pool(np, torch, F, ref, n, c, hw, k, rng, args):
         print(f"  (max-pool stage breakdown unavailable: {type(exc).__name__}: {exc})")
         stages = None
 
-    t = measure(fns, args.repeats, args.target_ms)
-    title = f"maxpool2d  N={n}  C={c}  {hw}x{hw}  kernel {k}x{k} stride {k}  float64  ties='first'  (max |ref-torch| = {err:.1e})"
+    t, rounds = measure(fns, args.repeats, args.target_ms, args.budget_s)
+    title = f"maxpool2d  N={n}  C={c}  {hw}x{hw}  kernel {k}x{k} stride {k}  float64  ties='first'  (max |ref-torch| = {err:.1e}; {rounds} rounds)"
     print_table(
         title,
         [
@@ -484,6 +516,7 @@ def bench_pool(np, torch, F, ref, n, c, hw, k, rng, args):
             ("forward + backward", t["ref fwd+bwd"], t["torch fwd+bwd"]),
         ],
     )
+    _consistency(t)
     if stages is not None:
         s = {name: t["stage " + name] for name in stages}
         tot = t["ref fwd+bwd"]
@@ -501,7 +534,7 @@ def bench_pool(np, torch, F, ref, n, c, hw, k, rng, args):
         ]
         top = sum(r[1] for r in rows if r[2] == 0)
         print_breakdown(
-            f"  where the reference time goes (stages timed alone; % of measured fwd+bwd {ms(tot).strip()} ms; "
+            f"  where the reference time goes (the calls reference/pool.py makes, timed alone; % of measured fwd+bwd {ms(tot).strip()} ms; "
             f"top-level stages sum to {ms(top).strip()} ms):",
             rows,
             tot,
@@ -535,7 +568,7 @@ def main(argv=None) -> int:
 
     wall0 = time.perf_counter()
     print(f"bench_reference: numpy {np.__version__}, torch {torch.__version__}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs; reference from {os.path.dirname(ref.__file__)}")
     print(f"threads: N={args.threads}; torch.set_num_threads({args.threads}) -> torch.get_num_threads() = {torch.get_num_threads()}")
     print(f"numpy BLAS threads limited with {method}")
     if numpy_was_imported:
@@ -545,7 +578,8 @@ def main(argv=None) -> int:
     print("OpenBLAS tuning env (left as is): " + ", ".join(f"{v}={os.environ.get(v, '<unset>')}" for v in OPENBLAS_TUNING_VARS))
     load0 = _loadavg()
     print(f"load average at start: {load0}")
-    print(f"timing: min over {args.repeats} interleaved loops of ~{args.target_ms:g} ms each, after warm-up; per-call ms")
+    print(f"timing: per-call ms, min over up to {args.repeats} interleaved rounds of ~{args.target_ms:g} ms loops "
+          f"after warm-up (a table stops after 3 rounds once past {args.budget_s:g} s)")
     print()
 
     rng = np.random.default_rng(args.seed)

@@ -82,3 +82,21 @@ def test_folder_and_zip_and_notebook_submissions(tmp_path):
     for name in ("bob", "carol", "dave"):
         assert load_report(out, name)["score"] == 100, load_report(out, name)["checks"][0]["message"]
     assert any("code/hw4_nn.py" in note for note in load_report(out, "bob")["notes"])
+
+
+def test_without_bubblewrap_grading_still_works_and_says_not_isolated(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    env = dict(os.environ, CNN_GRADE_ISOLATION="plain")  # what a laptop without bubblewrap gets
+    done = subprocess.run([sys.executable, str(ROOT / "grade.py"), ONE, str(SAMPLES / "hw4" / "bug_stateful_cache.py"),
+                           "--profile", "hw4", "--out", str(tmp_path)], capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = load_report(tmp_path, "correct_einsum")
+    assert report["isolation"] == "plain" and report["score"] == 100
+    assert any(note.startswith("NOT ISOLATED") for note in report["notes"])
+    assert "stateful_backward" in load_report(tmp_path, "bug_stateful_cache")["diagnoses"]
