@@ -62,6 +62,25 @@ def windows(
     )
 
 
+def window_offsets(
+    kernel: IntPair, stride: IntPair, dilation: IntPair, out_hw: IntPair
+) -> Tuple[Tuple[slice, slice, slice, slice], ...]:
+    """Index of window element ``(i, j)`` in every window at once, in row-major window order.
+
+    ``x_padded[window_offsets(...)[i * KW + j]]`` is the ``(N, C, OH, OW)`` strided
+    view ``windows(x_padded, ...)[:, :, :, :, i, j]``, without the 6-D view.
+    """
+    kh, kw = kernel
+    sh, sw = stride
+    dh, dw = dilation
+    oh, ow = out_hw
+    return tuple(
+        (slice(None), slice(None), slice(i * dh, i * dh + sh * (oh - 1) + 1, sh), slice(j * dw, j * dw + sw * (ow - 1) + 1, sw))
+        for i in range(kh)
+        for j in range(kw)
+    )
+
+
 def scatter_windows(
     window_grads: np.ndarray,
     padded_shape: Tuple[int, int, int, int],

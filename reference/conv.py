@@ -80,12 +80,23 @@ def conv2d_forward(
 ) -> np.ndarray:
     """``y[n,f,i,j] = bias[f] + sum_{c,p,q} weight[f,c,p,q] * xpad[n,c,i*SH+p*DH, j*SW+q*DW]`` → ``(N, F, OH, OW)``."""
     stride_p, pad_p, dilation_p, out_hw = _geometry(x.shape, weight.shape, stride, padding, dilation)
-    cols = windows(pad_hw(x, pad_p), weight.shape[2:], stride_p, dilation_p, out_hw)
-    # (N, C, OH, OW, KH, KW) x (F, C, KH, KW) -> (N, OH, OW, F): one GEMM of (N*OH*OW, C*KH*KW)
-    y = np.tensordot(cols, weight, axes=([1, 4, 5], [1, 2, 3])).transpose(0, 3, 1, 2)
+    cols = _im2col(windows(pad_hw(x, pad_p), weight.shape[2:], stride_p, dilation_p, out_hw))
+    # (F, C*KH*KW) @ (C*KH*KW, N*OH*OW): one GEMM, output laid out (F, N, OH, OW)
+    y = (weight.reshape(weight.shape[0], -1) @ cols).reshape((weight.shape[0], x.shape[0]) + out_hw)
     if bias is not None:
-        y = y + bias.reshape(1, -1, 1, 1)
-    return np.ascontiguousarray(y)
+        y = y + bias.reshape(-1, 1, 1, 1)
+    return np.ascontiguousarray(y.transpose(1, 0, 2, 3))
+
+
+def _im2col(cols: np.ndarray) -> np.ndarray:
+    """``(N, C, OH, OW, KH, KW)`` window view → contiguous ``(C*KH*KW, N*OH*OW)`` matrix.
+
+    Copied in this order the innermost axis is OW, so the copy reads rows of the
+    input with unit stride; the ``(N*OH*OW, C*KH*KW)`` order reads runs of KW
+    elements and costs several times more.
+    """
+    n, c, oh, ow, kh, kw = cols.shape
+    return np.ascontiguousarray(cols.transpose(1, 4, 5, 0, 2, 3)).reshape(c * kh * kw, n * oh * ow)
 
 
 def conv2d_backward(
@@ -106,14 +117,17 @@ def conv2d_backward(
     if upstream_grad.shape != (x.shape[0], weight.shape[0]) + out_hw:
         raise ValueError(f"upstream_grad has shape {upstream_grad.shape}, expected {(x.shape[0], weight.shape[0]) + out_hw}")
     x_padded = pad_hw(x, pad_p)
-    cols = windows(x_padded, weight.shape[2:], stride_p, dilation_p, out_hw)
+    cols = _im2col(windows(x_padded, weight.shape[2:], stride_p, dilation_p, out_hw))  # (C*KH*KW, N*OH*OW)
+    n_filt = weight.shape[0]
+    dy = upstream_grad.transpose(1, 0, 2, 3).reshape(n_filt, -1)  # (F, N*OH*OW)
     # dW[f,c,p,q] = sum_{n,i,j} dy[n,f,i,j] * window[n,c,i,j,p,q]: correlation of x with dy
-    dweight = np.tensordot(upstream_grad, cols, axes=([0, 2, 3], [0, 2, 3]))
+    dweight = (dy @ cols.T).reshape(weight.shape)
     dbias = upstream_grad.sum(axis=(0, 2, 3))
     # Each window's gradient is dy[n,:,i,j] @ W; adding the windows back is the
     # "full convolution with the rotated kernel" of the textbook, done as a scatter.
-    window_grads = np.tensordot(upstream_grad, weight, axes=([1], [0])).transpose(0, 3, 1, 2, 4, 5)
-    dx_padded = scatter_windows(window_grads, x_padded.shape, stride_p, dilation_p)
+    # Computed as W^T dy, laid out (C, KH, KW, N, OH, OW), so the scatter reads unit-stride rows.
+    window_grads = (weight.reshape(n_filt, -1).T @ dy).reshape(weight.shape[1:] + (x.shape[0],) + out_hw)
+    dx_padded = scatter_windows(window_grads.transpose(3, 0, 4, 5, 1, 2), x_padded.shape, stride_p, dilation_p)
     dx = np.ascontiguousarray(unpad_hw(dx_padded, pad_p))
     return dx, dweight, dbias
 

@@ -46,8 +46,7 @@ def test_sigkill_then_rerun(tmp_path, kill_after):
     private = tempfile.mkdtemp(prefix="cnn-grade-sigkill-")
     os.chmod(private, 0o755)
     env = dict(os.environ, TMPDIR=private)
-    args = [sys.executable, str(ROOT / "grade.py"), str(batch), "--profile", "hw4", "--out", str(out), "--jobs", "2",
-            "--timeout", "10"]
+    args = [sys.executable, str(ROOT / "grade.py"), str(batch), "--profile", "hw4", "--out", str(out), "--jobs", "2"]
     grader = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     time.sleep(kill_after)
     grader.send_signal(signal.SIGKILL)
@@ -63,7 +62,7 @@ def test_sigkill_then_rerun(tmp_path, kill_after):
     assert _processes_mentioning(private) == [], "a sandboxed child outlived the killed grader"
     shutil.rmtree(private, ignore_errors=True)
 
-    done = run_grader([str(batch), "--profile", "hw4", "--out", str(out), "--jobs", "2", "--timeout", "10"])
+    done = run_grader([str(batch), "--profile", "hw4", "--out", str(out), "--jobs", "2"])
     assert done.returncode == 0, done.stderr
     for name in BATCH:
         report = json.loads((out / name / "report.json").read_text())

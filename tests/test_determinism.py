@@ -28,7 +28,7 @@ def _without_name(report: dict) -> str:
 def test_twenty_reruns_give_identical_reports(tmp_path):
     folder = _copies(tmp_path, "bug_kernel_not_rotated", 20)
     out = tmp_path / "out"
-    done = run_grader([str(folder), "--profile", "hw4", "--out", str(out), "--jobs", "2", "--timeout", "10"])
+    done = run_grader([str(folder), "--profile", "hw4", "--out", str(out), "--jobs", "2"])
     assert done.returncode == 0, done.stderr
     reports = {_without_name(load_report(out, f"run{i:02d}")) for i in range(20)}
     assert len(reports) == 1
@@ -38,7 +38,7 @@ def test_twenty_reruns_give_identical_reports(tmp_path):
 def test_jobs_1_and_jobs_2_write_byte_identical_reports(tmp_path):
     files = [str(SAMPLES / "hw4" / f"{name}.py") for name in FAST]
     for jobs in ("1", "2"):
-        done = run_grader([*files, "--profile", "hw4", "--out", str(tmp_path / jobs), "--jobs", jobs, "--timeout", "10"])
+        done = run_grader([*files, "--profile", "hw4", "--out", str(tmp_path / jobs), "--jobs", jobs])
         assert done.returncode == 0, done.stderr
     for name in FAST:
         assert (tmp_path / "1" / name / "report.json").read_bytes() == (tmp_path / "2" / name / "report.json").read_bytes()
@@ -49,7 +49,7 @@ def test_jobs_1_and_jobs_2_write_byte_identical_reports(tmp_path):
 def test_another_seed_changes_configurations_not_verdicts(tmp_path):
     files = [str(SAMPLES / "hw4" / f"{name}.py") for name in FAST]
     for seed in ("1", "2"):
-        done = run_grader([*files, "--profile", "hw4", "--out", str(tmp_path / seed), "--seed", seed, "--timeout", "10"])
+        done = run_grader([*files, "--profile", "hw4", "--out", str(tmp_path / seed), "--seed", seed])
         assert done.returncode == 0, done.stderr
     for name in FAST:
         first, second = load_report(tmp_path / "1", name), load_report(tmp_path / "2", name)
