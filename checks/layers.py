@@ -299,7 +299,7 @@ def judge_directional(trial: Trial, name: str) -> Finding:
 def judge_side_effects(trial: Trial) -> Finding:
     cfg = trial.cfg
     problems, codes = [], []
-    for label, records in (("", trial.main), ("", trial.stateful)):
+    for records in (trial.main, trial.stateful):
         for record in records:
             if record.status == "ok" and record.mutated:
                 problems.append(f"{record.method} changed its argument {', '.join(record.mutated)} in place")

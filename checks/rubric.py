@@ -10,7 +10,7 @@ A check the rubric does not list is still run and reported, with 0 points.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Sequence, Tuple
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from checks.model import CheckResult, LayerConfig
+from checks.model import LayerConfig
 from checks.rubric import Rubric
 from runner.sandbox import Limits
 from runner.source import (

@@ -9,8 +9,7 @@ while pool inputs need not be. Constructors are called positionally.
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 
@@ -143,21 +142,23 @@ class Hw4Profile(Profile):
                 ("call", "backward", {"x": x, "dy": upstream}),
             ], rng_seed=trial)
             y1, y2, grads, _, y3, _, z2, grads_v = records
-            pairs = {
-                "dx": ((y1, "y"), (y2, "y"), (grads, "dx"), lambda a, b, g: (np.sum(b - a) / dt, np.sum(delta * g) / dt)),
-                "dW": ((y1, "y"), (y3, "y"), (grads, "dW"), lambda a, b, g: (np.sum(b - a) / dt, np.sum(dw_step * g) / dt)),
-                "db": ((y1, "y"), (z2, "y"), (grads_v, "db"),
-                       lambda a, b, g: (np.sum(upstream * (b - a)) / dt, np.sum(db_step * g) / dt)),
+            # quantity: (forward before, forward after the step, gradient record and name, upstream, step)
+            measured = {
+                "dx": (y1, y2, (grads, "dx"), 1.0, delta),
+                "dW": (y1, y3, (grads, "dW"), 1.0, dw_step),
+                "db": (y1, z2, (grads_v, "db"), upstream, db_step),
             }
-            for quantity, (first, second, grad, formula) in pairs.items():
+            for quantity, (first, second, grad, weighting, step) in measured.items():
                 if quantity in failures:
                     continue
-                values = [_usable(r, n) for r, n in (first, second, grad)]
+                values = [_usable(r, n) for r, n in ((first, "y"), (second, "y"), grad)]
                 problem = next((v for v in values if isinstance(v, str)), None)
                 if problem:
                     failures[quantity] = f"trial {trial + 1}: {problem}"
                     continue
-                exact, approx = formula(*values)
+                before, after, gradient = values
+                exact = np.sum(weighting * (after - before)) / dt
+                approx = np.sum(step * gradient) / dt
                 errors[quantity].append(abs(approx - exact) / abs(exact) * 100 if exact != 0 else float("inf"))
             if "pool" not in failures:
                 xp = np.arange(c["batch"] * c["in_ch"] * c["size"] ** 2, dtype=np.float64).reshape(x.shape) + 1

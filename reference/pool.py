@@ -20,7 +20,7 @@ Tie policy of the max-pool backward (``ties``):
 """
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import Optional
 
 import numpy as np
 
