@@ -289,82 +289,70 @@ def bench_conv(np, torch, F, ref, n, c, f, hw, k, rng, args):
         "ref bwd": ref_bwd, "torch bwd": torch_bwd,
     }
 
-    # Stage breakdown: the same calls reference/conv.py makes, one at a time.
-    # np.tensordot is split into its own steps (transpose+reshape of each operand,
-    # which copies when the operand is not contiguous in that order, then np.dot).
+    # Stage breakdown: the calls reference/conv.py makes, in its order, one at a time.
+    # conv2d_forward: geometry + pad + window view, _im2col (contiguous (C*KH*KW, N*OH*OW)
+    # copy), one matmul, reshape + bias add, NCHW copy. conv2d_backward redoes geometry +
+    # pad + window view + _im2col, copies dy to (F, N*OH*OW), then dW = dy @ cols.T,
+    # db = dy.sum, window grads = W^T @ dy, scatter_windows, unpad copy.
     stages = None
     try:
         stride, pad, dil, out_hw = conv_mod._geometry(x.shape, w.shape, 1, 0, 1)
         x_p = W.pad_hw(x, pad)
-        cols = W.windows(x_p, w.shape[2:], stride, dil, out_hw)
+        view = W.windows(x_p, w.shape[2:], stride, dil, out_hw)
+        cols = conv_mod._im2col(view)  # (C*KH*KW, N*OH*OW)
         m = n * oh * oh
         kk = c * k * k
-        a_fwd = np.ascontiguousarray(cols.transpose(0, 2, 3, 1, 4, 5)).reshape(m, kk)
-        b_fwd = w.transpose(1, 2, 3, 0).reshape(kk, f)
-        y_raw = np.tensordot(cols, w, axes=([1, 4, 5], [1, 2, 3]))
-        y_t = y_raw.transpose(0, 3, 1, 2)
-        a_dw = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(f, m)
-        b_dw = np.ascontiguousarray(cols.transpose(0, 2, 3, 1, 4, 5)).reshape(m, kk)
-        a_dx = np.ascontiguousarray(g.transpose(0, 2, 3, 1)).reshape(m, f)
-        b_dx = w.reshape(f, kk)
-        wg = np.tensordot(g, w, axes=([1], [0])).transpose(0, 3, 1, 2, 4, 5)
-        dxp = W.scatter_windows(wg, x_p.shape, stride, dil)
+        w2 = w.reshape(f, -1)
+        y_mat = w2 @ cols  # (F, N*OH*OW)
+        y_fn = y_mat.reshape((f, n) + out_hw)
+        y_b = y_fn + b.reshape(-1, 1, 1, 1)
+        dy = g.transpose(1, 0, 2, 3).reshape(f, -1)  # (F, N*OH*OW)
+        wg = (w2.T @ dy).reshape(w.shape[1:] + (n,) + out_hw)  # (C, KH, KW, N, OH, OW)
+        dxp = W.scatter_windows(wg.transpose(3, 0, 4, 5, 1, 2), x_p.shape, stride, dil)
 
         def s_geom():
             conv_mod._geometry(x.shape, w.shape, 1, 0, 1)
             W.windows(W.pad_hw(x, pad), w.shape[2:], stride, dil, out_hw)
 
-        def s_fwd_td():
-            np.tensordot(cols, w, axes=([1, 4, 5], [1, 2, 3]))
-
         def s_im2col():
-            cols.transpose(0, 2, 3, 1, 4, 5).reshape(m, kk)
+            conv_mod._im2col(view)
 
         def s_fwd_gemm():
-            np.dot(a_fwd, b_fwd)
+            w.reshape(f, -1) @ cols
 
-        def s_fwd_out():
-            np.ascontiguousarray(y_t + b.reshape(1, -1, 1, 1))
+        def s_fwd_bias():
+            y_mat.reshape((f, n) + out_hw) + b.reshape(-1, 1, 1, 1)
 
-        def s_dw_td():
-            np.tensordot(g, cols, axes=([0, 2, 3], [0, 2, 3]))
+        def s_fwd_nchw():
+            np.ascontiguousarray(y_b.transpose(1, 0, 2, 3))
 
-        def s_dw_gcopy():
-            g.transpose(1, 0, 2, 3).reshape(f, m)
+        def s_dy_copy():
+            g.transpose(1, 0, 2, 3).reshape(f, -1)
 
         def s_dw_gemm():
-            np.dot(a_dw, b_dw)
+            (dy @ cols.T).reshape(w.shape)
 
         def s_db():
             g.sum(axis=(0, 2, 3))
 
-        def s_dx_td():
-            np.tensordot(g, w, axes=([1], [0])).transpose(0, 3, 1, 2, 4, 5)
-
-        def s_dx_gcopy():
-            g.transpose(0, 2, 3, 1).reshape(m, f)
-
         def s_dx_gemm():
-            np.dot(a_dx, b_dx)
+            (w.reshape(f, -1).T @ dy).reshape(w.shape[1:] + (n,) + out_hw)
 
         def s_scatter():
-            W.scatter_windows(wg, x_p.shape, stride, dil)
+            W.scatter_windows(wg.transpose(3, 0, 4, 5, 1, 2), x_p.shape, stride, dil)
 
         def s_unpad():
             np.ascontiguousarray(W.unpad_hw(dxp, pad))
 
         stages = {
             "geometry + pad + window view": s_geom,
-            "fwd tensordot(windows, W)": s_fwd_td,
-            "fwd im2col copy": s_im2col,
+            "im2col": s_im2col,
             "fwd GEMM": s_fwd_gemm,
-            "fwd bias + NCHW copy": s_fwd_out,
-            "dW tensordot(dy, windows)": s_dw_td,
-            "dW dy transpose copy": s_dw_gcopy,
+            "fwd bias": s_fwd_bias,
+            "fwd NCHW copy": s_fwd_nchw,
+            "dy copy": s_dy_copy,
             "dW GEMM": s_dw_gemm,
             "db sum": s_db,
-            "dx tensordot(dy, W)": s_dx_td,
-            "dx dy transpose copy": s_dx_gcopy,
             "dx GEMM": s_dx_gemm,
             "dx scatter_windows": s_scatter,
             "dx unpad copy": s_unpad,
@@ -390,22 +378,21 @@ def bench_conv(np, torch, F, ref, n, c, f, hw, k, rng, args):
         s = {name: t["stage " + name] for name in stages}
         tot = t["ref fwd+bwd"]
         rows = [
-            ("forward", s["geometry + pad + window view"] + s["fwd tensordot(windows, W)"] + s["fwd bias + NCHW copy"], 0),
+            ("forward", s["geometry + pad + window view"] + s["im2col"] + s["fwd GEMM"] + s["fwd bias"] + s["fwd NCHW copy"], 0),
             ("geometry + pad + window view", s["geometry + pad + window view"], 1),
-            ("tensordot(windows, W)", s["fwd tensordot(windows, W)"], 1),
-            ("im2col copy of the window view", s["fwd im2col copy"], 2),
-            (f"GEMM ({n * oh * oh}x{c * k * k}) @ ({c * k * k}x{f})", s["fwd GEMM"], 2),
-            ("bias add + NCHW ascontiguousarray", s["fwd bias + NCHW copy"], 1),
-            ("dW + db", s["dW tensordot(dy, windows)"] + s["db sum"], 0),
-            ("tensordot(dy, windows)", s["dW tensordot(dy, windows)"], 1),
-            ("dy transpose copy", s["dW dy transpose copy"], 2),
-            ("im2col copy of the window view", s["fwd im2col copy"], 2),
-            (f"GEMM ({f}x{n * oh * oh}) @ ({n * oh * oh}x{c * k * k})", s["dW GEMM"], 2),
+            (f"_im2col copy -> ({c * k * k}x{n * oh * oh})", s["im2col"], 1),
+            (f"GEMM ({f}x{c * k * k}) @ ({c * k * k}x{n * oh * oh})", s["fwd GEMM"], 1),
+            ("reshape + bias add", s["fwd bias"], 1),
+            ("NCHW transpose + ascontiguousarray", s["fwd NCHW copy"], 1),
+            ("backward: shared setup", s["geometry + pad + window view"] + s["im2col"] + s["dy copy"], 0),
+            ("geometry + pad + window view", s["geometry + pad + window view"], 1),
+            (f"_im2col copy -> ({c * k * k}x{n * oh * oh})", s["im2col"], 1),
+            (f"dy transpose copy -> ({f}x{n * oh * oh})", s["dy copy"], 1),
+            ("dW + db", s["dW GEMM"] + s["db sum"], 0),
+            (f"GEMM dy @ cols.T ({f}x{n * oh * oh}) @ ({n * oh * oh}x{c * k * k})", s["dW GEMM"], 1),
             ("db = dy.sum", s["db sum"], 1),
-            ("dx", s["dx tensordot(dy, W)"] + s["dx scatter_windows"] + s["dx unpad copy"], 0),
-            ("tensordot(dy, W) -> window grads", s["dx tensordot(dy, W)"], 1),
-            ("dy transpose copy", s["dx dy transpose copy"], 2),
-            (f"GEMM ({n * oh * oh}x{f}) @ ({f}x{c * k * k})", s["dx GEMM"], 2),
+            ("dx", s["dx GEMM"] + s["dx scatter_windows"] + s["dx unpad copy"], 0),
+            (f"GEMM W^T @ dy ({c * k * k}x{f}) @ ({f}x{n * oh * oh}) -> window grads", s["dx GEMM"], 1),
             (f"scatter_windows ({k * k} strided slice-adds)", s["dx scatter_windows"], 1),
             ("unpad + ascontiguousarray", s["dx unpad copy"], 1),
         ]
@@ -464,42 +451,82 @@ def bench_pool(np, torch, F, ref, n, c, hw, k, rng, args):
         "ref bwd": ref_bwd, "torch bwd": torch_bwd,
     }
 
+    # Stage breakdown: the calls reference/pool.py makes, in its order, one at a time.
+    # maxpool2d_forward: geometry + pad + window_offsets, _window_max (a copy of the first
+    # kernel offset, then one in-place np.maximum per further offset). maxpool2d_backward
+    # redoes all of that, checks for NaN, then builds the first-winner masks and the
+    # window gradients one kernel offset at a time, scatter_windows, unpad copy.
     stages = None
     try:
         kernel, stride, pad, dil, out_hw = pool_mod._geometry(x.shape, k, k, 0, 1)
         x_p = W.pad_hw(x, pad, -np.inf)
-        cols = W.windows(x_p, kernel, stride, dil, out_hw)
-        kh, kw = kernel
-        first = cols.reshape(n, c, oh, oh, kh * kw).argmax(axis=4)
-        winners = (np.arange(kh * kw) == first[..., None]).reshape(n, c, oh, oh, kh, kw)
-        wg = (winners * g[..., None, None]).astype(np.result_type(g, x))
-        dxp = W.scatter_windows(wg, x_p.shape, stride, dil)
+        offsets = W.window_offsets(kernel, stride, dil, out_hw)
+        best = pool_mod._window_max(x_p, offsets)
+        dtype = np.result_type(g, x)
+        nan_wins = np.issubdtype(best.dtype, np.inexact) and bool(np.isnan(best).any())
+        win_list = [x_p[index] == best for index in offsets]
+        scratch = np.empty(best.shape, dtype=bool)
+        wg_all = np.empty((len(offsets),) + best.shape, dtype=dtype)
+        wg6 = wg_all.reshape(kernel + best.shape).transpose(2, 3, 4, 5, 0, 1)
+        dxp = W.scatter_windows(wg6, x_p.shape, stride, dil)
 
         def s_geom():
-            pool_mod._geometry(x.shape, k, k, 0, 1)
-            W.windows(W.pad_hw(x, pad, -np.inf), kernel, stride, dil, out_hw)
+            kern, st, pd, dl, ohw = pool_mod._geometry(x.shape, k, k, 0, 1)
+            W.pad_hw(x, pd, -np.inf)
+            W.window_offsets(kern, st, dl, ohw)
 
-        def s_max():
-            cols.max(axis=(4, 5))
+        def s_wmax():
+            pool_mod._window_max(x_p, offsets)
 
-        def s_argmax():
-            cols.reshape(n, c, oh, oh, kh * kw).argmax(axis=4)
+        def s_wmax_copy():
+            x_p[offsets[0]].copy()
 
-        def s_onehot():
-            (np.arange(kh * kw) == first[..., None]).reshape(n, c, oh, oh, kh, kw)
+        def s_wmax_maximum():
+            out = scratch_f
+            for index in offsets[1:]:
+                np.maximum(out, x_p[index], out=out)
 
-        def s_wg():
-            (winners * g[..., None, None]).astype(np.result_type(g, x))
+        scratch_f = best.copy()
+
+        def s_nan():
+            np.issubdtype(best.dtype, np.inexact) and bool(np.isnan(best).any())
+
+        def s_winners():
+            # the per-offset loop of maxpool2d_backward, as written there (ties='first')
+            taken = np.zeros(best.shape, dtype=bool)
+            window_grads = np.empty((len(offsets),) + best.shape, dtype=dtype)
+            for kk, index in enumerate(offsets):
+                winners = x_p[index] == best
+                if nan_wins:
+                    winners |= np.isnan(x_p[index])
+                winners &= ~taken
+                taken |= winners
+                window_grads[kk] = winners * g
+
+        def s_cmp():
+            for index in offsets:
+                x_p[index] == best
+
+        def s_first():
+            taken = np.zeros(best.shape, dtype=bool)
+            for winners in win_list:
+                np.bitwise_and(winners, ~taken, out=scratch)
+                taken |= scratch
+
+        def s_mul():
+            for kk, winners in enumerate(win_list):
+                wg_all[kk] = winners * g
 
         def s_scatter():
-            W.scatter_windows(wg, x_p.shape, stride, dil)
+            W.scatter_windows(wg_all.reshape(kernel + best.shape).transpose(2, 3, 4, 5, 0, 1), x_p.shape, stride, dil)
 
         def s_unpad():
             np.ascontiguousarray(W.unpad_hw(dxp, pad))
 
         stages = {
-            "geom": s_geom, "max": s_max, "argmax": s_argmax, "onehot": s_onehot,
-            "wg": s_wg, "scatter": s_scatter, "unpad": s_unpad,
+            "geom": s_geom, "wmax": s_wmax, "wmax copy": s_wmax_copy, "wmax maximum": s_wmax_maximum,
+            "nan": s_nan, "winners": s_winners, "cmp": s_cmp, "first": s_first, "mul": s_mul,
+            "scatter": s_scatter, "unpad": s_unpad,
         }
         fns.update({"stage " + name: fn for name, fn in stages.items()})
     except Exception as exc:
@@ -520,16 +547,22 @@ def bench_pool(np, torch, F, ref, n, c, hw, k, rng, args):
     if stages is not None:
         s = {name: t["stage " + name] for name in stages}
         tot = t["ref fwd+bwd"]
+        kk2 = k * k
         rows = [
-            ("forward", s["geom"] + s["max"], 0),
-            ("geometry + pad + window view", s["geom"], 1),
-            ("window view .max(axis=(4, 5))", s["max"], 1),
-            ("backward", s["geom"] + s["argmax"] + s["onehot"] + s["wg"] + s["scatter"] + s["unpad"], 0),
-            ("geometry + pad + window view", s["geom"], 1),
-            ("reshape (copies the view) + argmax", s["argmax"], 1),
-            ("one-hot winners mask", s["onehot"], 1),
-            ("winners * dy, astype (copy)", s["wg"], 1),
-            (f"scatter_windows ({k * k} strided slice-adds)", s["scatter"], 1),
+            ("forward", s["geom"] + s["wmax"], 0),
+            ("geometry + pad + window_offsets", s["geom"], 1),
+            (f"_window_max ({kk2} kernel offsets)", s["wmax"], 1),
+            ("copy of offset (0, 0)", s["wmax copy"], 2),
+            (f"np.maximum(..., out=) x {kk2 - 1}", s["wmax maximum"], 2),
+            ("backward", s["geom"] + s["wmax"] + s["nan"] + s["winners"] + s["scatter"] + s["unpad"], 0),
+            ("geometry + pad + window_offsets", s["geom"], 1),
+            (f"_window_max again ({kk2} kernel offsets)", s["wmax"], 1),
+            ("NaN check isnan(best).any()", s["nan"], 1),
+            (f"first-winner masks + window grads ({kk2} offsets)", s["winners"], 1),
+            ("x_pad[offset] == best", s["cmp"], 2),
+            ("winners &= ~taken; taken |= winners", s["first"], 2),
+            ("window_grads[k] = winners * dy", s["mul"], 2),
+            (f"scatter_windows ({kk2} strided slice-adds)", s["scatter"], 1),
             ("unpad + ascontiguousarray", s["unpad"], 1),
         ]
         top = sum(r[1] for r in rows if r[2] == 0)
