@@ -168,12 +168,19 @@ def render_summary(reports: List[Dict]) -> str:
     lines.append(f"{len(reports)} submissions; mean {statistics.mean(scores):.2f}, median {statistics.median(scores):.2f}, "
                  f"min {min(scores):g}, max {max(scores):g} (out of {max_score:g}).")
     lines.append("")
+    bins = Counter(min(int(10 * score / max_score), 9) if max_score else 0 for score in scores)
+    histogram = [[f"{10 * b}–{10 * b + 10}%", bins.get(b, 0), "#" * bins.get(b, 0)] for b in range(10)]
+    lines.append(tabulate(histogram, headers=["score", "submissions", ""], tablefmt="github"))
+    lines.append("")
     rows = []
     check_ids = [c["id"] for c in reports[0]["checks"]]
     for check_id in check_ids:
-        statuses = Counter(next(c["status"] for c in r["checks"] if c["id"] == check_id) for r in reports)
-        rows.append([check_id, *[statuses.get(s, 0) for s in ("pass", "fail", "error", "timeout")]])
-    lines.append(tabulate(rows, headers=["check", "pass", "fail", "error", "timeout"], tablefmt="github"))
+        results = [next(c for c in r["checks"] if c["id"] == check_id) for r in reports]
+        statuses = Counter(c["status"] for c in results)
+        mean_points = statistics.mean(c["score"] for c in results)
+        rows.append([check_id, *[statuses.get(s, 0) for s in ("pass", "fail", "error", "timeout")],
+                     f"{mean_points:.2f} / {results[0]['max_score']:g}"])
+    lines.append(tabulate(rows, headers=["check", "pass", "fail", "error", "timeout", "mean points"], tablefmt="github"))
     lines.append("")
     diag = Counter(code for r in reports for code in r["diagnoses"])
     if diag:
