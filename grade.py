@@ -197,7 +197,8 @@ def run(settings: Settings) -> int:
             if not settings.quiet:
                 tail = " (already graded)" if cached else f" ({time.monotonic() - started:.1f} s)"
                 diag = f"  [{', '.join(report['diagnoses'])}]" if report["diagnoses"] else ""
-                print(f"[{done[0]}/{len(submissions)}] {report['submission']}: "
+                name = report["submission"].encode("utf-8", "backslashreplace").decode("utf-8")
+                print(f"[{done[0]}/{len(submissions)}] {name}: "
                       f"{report['score']:g} / {report['max_score']:g}{tail}{diag}", flush=True)
         return report
 

@@ -179,11 +179,14 @@ def error_mistakes(error: Optional[str]) -> List[str]:
     found = []
     if _PY2_DIVISION.search(error):
         found.append("python2_division")
-    if "forbidden by this assignment" in error:
+    if "forbidden by this assignment" in error or _FORBIDDEN_MISSING.search(error):
         found.append("forbidden_import")
     if "xrange" in error:
         found.append("python2_code")
     return found
 
+
+# The student runtime does not install these, so an import that slipped past the blocker still fails here.
+_FORBIDDEN_MISSING = re.compile(r"No module named '(torch|tensorflow|keras|jax)[.']")
 
 Detector = Callable[..., List[str]]

@@ -75,9 +75,14 @@ def output_hw(cfg: LayerConfig) -> Tuple[int, int]:
 
 
 def tie_free(rng: np.random.Generator, shape) -> np.ndarray:
-    """Each (n, c) plane a random permutation of centred integers: no two values within 1 of each other."""
+    """Each (n, c) plane a random permutation of integers plus a random real offset: no two values within 1.
+
+    The offset makes two draws differ (almost surely) even where a window covers a
+    whole plane, whose maximum would otherwise always be the same largest integer.
+    """
     n, c, h, w = shape
     planes = np.argsort(rng.random((n * c, h * w)), axis=1).astype(np.float64) - (h * w) / 2.0
+    planes += rng.uniform(-4.0, 4.0, size=(n * c, 1))
     return planes.reshape(shape)
 
 
@@ -281,12 +286,22 @@ def judge_directional(trial: Trial, name: str) -> Finding:
                  + rounding_bound(Expected(f_minus.value, forward_magnitude(cfg, x_m, w_m, b_m), terms), eps))
         grad_expected = trial.expected[name]
         g_bound = rounding_bound(grad_expected, eps)
-        tolerance = (float(np.sum(np.abs(inputs.upstream) * f_mag)) / (2 * step)
-                     + float(np.sum((np.abs(grad_expected.value) + g_bound) * np.abs(direction))) * eps
-                     + float(np.sum(g_bound * np.abs(direction))))
+        # Rounding errors of different elements are independent, so they add in quadrature (each
+        # element's bound already carries the safety factor): sqrt(N), not N, for N output elements.
+        tolerance = (float(np.linalg.norm(np.abs(inputs.upstream) * f_mag)) / (2 * step)
+                     + float(np.linalg.norm((np.abs(grad_expected.value) + g_bound) * direction)) * eps
+                     + float(np.linalg.norm(g_bound * direction)))
         error = abs(numeric - analytic)
         relative = error / max(abs(numeric), abs(analytic), 1e-300)
-        if not (error <= tolerance):
+        if not abs(numeric) > 2 * tolerance:
+            # A forward that does not move along the direction (a constant or zero layer) makes any
+            # gradient of zeros "consistent": that proves nothing, so it cannot pass. For a correct
+            # layer the derivative along a random direction, weighted by a random upstream gradient,
+            # is many times the rounding bound (1e8× in float64, >10× in float32 at the course size).
+            detail = (f"direction {k + 1}: your forward does not change along the direction "
+                      f"(derivative {numeric:.3g}, rounding bound {tolerance:.2g}), so your {name} cannot be checked")
+            worst = worst or detail
+        elif not (error <= tolerance):
             detail = (f"direction {k + 1}: derivative of your forward {numeric:.8g}, your {name} gives {analytic:.8g} "
                       f"(relative error {relative:.2%}, rounding allows {tolerance / max(abs(numeric), 1e-300):.1e})")
             if worst is None:
@@ -297,6 +312,12 @@ def judge_directional(trial: Trial, name: str) -> Finding:
 
 
 def judge_side_effects(trial: Trial) -> Finding:
+    """Inputs left untouched by every call, and backward(x, dy) independent of the previous forward's input.
+
+    Both are only meaningful for a layer that computes something: if no usable
+    forward and gradients came back, or the forward ignores its input, the check
+    fails rather than passing with nothing compared.
+    """
     cfg = trial.cfg
     problems, codes = [], []
     for records in (trial.main, trial.stateful):
@@ -308,15 +329,25 @@ def judge_side_effects(trial: Trial) -> Finding:
     if failure and not problems:
         return failure
     if not failure:
+        y_first, y_other = trial.main[0].value("y"), trial.stateful[0].value("y")
+        compared = 0
         for name in gradient_names(cfg):
             first, second = trial.main[1].outputs.get(name), trial.stateful[1].outputs.get(name)
             if first is None or second is None or first.value is None or second.value is None:
+                continue
+            compared += 1
+            if np.array_equal(first.value, second.value, equal_nan=True):
                 continue
             if compare(second.value, Expected(first.value, trial.expected[name].magnitude, trial.expected[name].terms),
                        _eps(first, second)) is not None:
                 problems.append(f"backward(x, dy) gave a different {name} after forward was last called on another input")
                 codes.append("stateful_backward")
                 break
+        if not problems:
+            if y_first is None or y_other is None or compared == 0:
+                problems.append("no usable forward output and gradients came back, so side effects could not be checked")
+            elif y_first.shape == y_other.shape and np.array_equal(y_first, y_other, equal_nan=True):
+                problems.append("forward gave the same output for two different inputs, so side effects could not be checked")
     if problems:
         return Finding(cfg, "fail", "; ".join(dict.fromkeys(problems)), tuple(dict.fromkeys(codes)))
     return Finding(cfg, "pass")

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+import numpy as np
+
 from checks import diagnoses as vocabulary
 from checks.layers import run_trial
 from checks.model import CheckResult, Finding, worst_status
@@ -38,7 +40,7 @@ def declared_checks(profile) -> List[Tuple[str, str, str, str, str]]:
 
 def fingerprint(path: Path) -> str:
     digest = hashlib.sha256()
-    paths = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    paths = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink()) if path.is_dir() else [path]
     for item in paths:
         if path.is_dir():  # a folder's layout is part of its content; a single file's name is not
             digest.update(str(item.relative_to(path)).encode())
@@ -124,12 +126,15 @@ def grade_submission(path: Path, profile, rubric: Rubric, seed: int, slot: int =
             if not load.ok:
                 static_codes += vocabulary.error_mistakes(load.error)
                 run_info["load_traceback"] = load.traceback
-            for layer in profile.layers:
-                trials = [run_trial(driver, cfg, seed) for cfg in profile.configs(layer, seed)]
-                for spec in GENERIC_CHECKS[layer.kind]:
-                    results[spec.check_id(layer.name)] = _judge(spec, layer.name, trials, profile, rubric)
+            # Student arrays may hold NaN/inf: arithmetic on them is judged, not warned about.
+            with np.errstate(all="ignore"):
+                for layer in profile.layers:
+                    trials = [run_trial(driver, cfg, seed) for cfg in profile.configs(layer, seed)]
+                    for spec in GENERIC_CHECKS[layer.kind]:
+                        results[spec.check_id(layer.name)] = _judge(spec, layer.name, trials, profile, rubric)
+                course = profile.run_course_checks(driver, seed) if load.ok else []
             if load.ok:
-                for check, status, accuracy, message in profile.run_course_checks(driver, seed):
+                for check, status, accuracy, message in course:
                     score = rubric.score(check.id, status, 1.0 if status == "pass" else 0.0, accuracy)
                     results[check.id] = CheckResult(check.id, check.layer, check.quantity, "course", status, score,
                                                     rubric.max_score(check.id), message, accuracy=accuracy)

@@ -23,6 +23,7 @@ from runner.source import (
     notebook_source,
     private_folder,
     read_source_text,
+    refuse_links,
     safe_extract_zip,
     static_findings,
     submission_name,
@@ -88,6 +89,8 @@ class Profile:
                                   notes, compat, findings, bad, [source_path])
 
     def _locate_source(self, path: Path, work: Path, notes: List[str]) -> Tuple[str, str]:
+        if path.is_symlink():
+            raise SubmissionError(f"{path.name} is a symbolic link; submit the file itself")
         if path.is_dir():
             return self._source_in_folder(path, path.name, notes)
         suffix = path.suffix.lower()
@@ -102,6 +105,7 @@ class Profile:
         raise SubmissionError(f"{path.name}: submit a .py file, a folder, a .zip or a .ipynb")
 
     def _source_in_folder(self, folder: Path, label: str, notes: List[str]) -> Tuple[str, str]:
+        refuse_links(folder)
         found = find_file(folder, self.entry_files)
         if found is None:
             candidates = sorted(p for p in folder.rglob("*.py") if not any(part.startswith(".") for part in p.parts))

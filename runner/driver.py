@@ -35,6 +35,22 @@ class LoadRecord:
     compat_applied: Tuple[str, ...] = ()
 
 
+_CONTROL = {c: " " for c in range(32) if c not in (9, 10)}
+
+
+def clean_text(value: object, limit: int = 500) -> str:
+    """Text from the child, made safe for reports: bounded, no control characters, no lone surrogates."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        text = text[: limit // 2] + " … " + text[-limit // 2:]
+    return text.translate(_CONTROL).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def describe_error(error: dict) -> str:
+    """``Type: message`` of an exception the child reported, bounded (a class name can be megabytes long)."""
+    return f"{clean_text(error.get('type', 'Error'), 100)}: {clean_text(error.get('message', ''), 500)}"
+
+
 def _step_name(step: Step) -> str:
     return step[1] if step[0] == "call" else step[0]
 
@@ -79,8 +95,8 @@ class Driver:
                                           compat_applied=tuple(str(a) for a in applied) if isinstance(applied, list) else ())
         else:
             error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-            self.load_record = LoadRecord(False, f"{error.get('type', 'Error')}: {error.get('message', '')}",
-                                          str(error.get("traceback", ""))[-4000:], time.monotonic() - start)
+            self.load_record = LoadRecord(False, describe_error(error), clean_text(error.get("traceback", ""), 4000),
+                                          time.monotonic() - start)
         return self.load_record
 
     # -- running ------------------------------------------------------------
@@ -141,15 +157,28 @@ class Driver:
         try:
             reply = self._request(message, timeout)
         except ChildTimeout as exc:
-            hung = wire_steps[len(exc.partial)] if len(exc.partial) < len(wire_steps) else None
-            hung_name = (hung.get("method") or hung["do"]) if hung else "?"
+            partial = exc.partial
+            if len(partial) < len(wire_steps):
+                hung_index = len(partial)
+                why = "no answer within {:.0f} s (killed)"
+            else:  # every step answered, then it hung before the final reply (e.g. in __del__)
+                hung_index = max(i for i, w in enumerate(wire_steps) if w["do"] == "call")
+                partial = partial[:hung_index]
+                why = "returned, then hung for {:.0f} s (e.g. in __del__) and was killed"
+            hung = wire_steps[hung_index]
+            hung_name = hung.get("method") or hung["do"]
             key = (cfg.layer, hung_name)
             self.timeouts[key] = self.timeouts.get(key, 0) + 1
-            reply = {"ok": True, "steps": exc.partial,
-                     "hung": {"index": len(exc.partial), "error": f"{hung_name}: no answer within {timeout:.0f} s (killed)"}}
+            reply = {"ok": True, "steps": partial,
+                     "hung": {"index": hung_index, "error": f"{hung_name}: " + why.format(timeout)}}
         except (ChildDied, ProtocolError) as exc:
-            reply = {"ok": True, "steps": getattr(exc, "partial", []), "died": str(exc)}
-        return self._records(cfg, wire_steps, reply, sent) + skipped
+            reply = {"ok": True, "steps": getattr(exc, "partial", []), "died": clean_text(str(exc))}
+        try:
+            records = self._records(cfg, wire_steps, reply, sent)
+        except Exception as exc:  # noqa: BLE001 - any malformed reply is the child's fault, never the grader's
+            records = [CallRecord(s["method"], "crash", error=f"the child sent a malformed reply ({type(exc).__name__})")
+                       for s in wire_steps if s["do"] == "call"]
+        return records + skipped
 
     def _request(self, message: dict, timeout: float) -> dict:
         if self.session._proc is None:  # restarted after a timeout or death: reload first
@@ -167,7 +196,7 @@ class Driver:
         step_replies = reply.get("steps") if isinstance(reply, dict) else None
         if reply.get("ok") is not True or not isinstance(step_replies, list):
             error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
-            why = f"{error.get('type', 'Error')}: {error.get('message', 'the child could not run the request')}"
+            why = describe_error(error) if error else "the child could not run the request"
             return [CallRecord(s["method"], "error", error=why) for s in wire_steps if s["do"] == "call"]
         records: List[CallRecord] = []
         failed: Optional[CallRecord] = None
@@ -218,20 +247,19 @@ class Driver:
                 if after.shape != before.shape or not np.array_equal(after, before, equal_nan=True):
                     mutated.append(arg)
             seconds = answer.get("seconds")
-            records.append(CallRecord(step["method"], "ok", outputs, tuple(mutated),
-                                      seconds=float(seconds) if isinstance(seconds, (int, float)) else 0.0))
+            seconds = float(seconds) if isinstance(seconds, (int, float)) and abs(seconds) < 1e9 else 0.0
+            records.append(CallRecord(step["method"], "ok", outputs, tuple(mutated), seconds=seconds))
         return records
 
     @staticmethod
     def _error_record(method: str, answer: dict) -> CallRecord:
         error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
-        return CallRecord(method, "error", error=f"{error.get('type', 'Error')}: {str(error.get('message', ''))[:500]}",
-                          traceback=str(error.get("traceback", ""))[-4000:])
+        return CallRecord(method, "error", error=describe_error(error), traceback=clean_text(error.get("traceback", ""), 4000))
 
     def _output(self, cfg: LayerConfig, name: str, payload) -> Output:
         if isinstance(payload, dict):
             error = payload.get("error") if isinstance(payload.get("error"), dict) else {}
-            return Output((), "", None, str(error.get("message", "unusable result"))[:300])
+            return Output((), "", None, clean_text(error.get("message", "unusable result"), 300))
         try:
             array = decode_array(payload)
         except ProtocolError as exc:

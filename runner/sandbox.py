@@ -12,6 +12,7 @@ Isolation layers (see SECURITY.md), strongest available first:
 from __future__ import annotations
 
 import base64
+import fcntl
 import io
 import json
 import os
@@ -31,6 +32,8 @@ import numpy as np
 
 CHILD_SCRIPT = Path(__file__).with_name("child.py")
 MAX_REPLY_BYTES = 256 * 1024 * 1024
+UID_BASE, UID_COUNT = 61000, 1000  # unprivileged uids for sandboxes (no such users need exist)
+UID_LOCK_DIR = "/tmp/cnn-grade-uids"
 MAX_ARRAY_ELEMENTS = 16 * 1024 * 1024
 
 
@@ -198,7 +201,8 @@ class ChildSession:
         self.mode = isolation_mode(self.python)
         self.binds = dict(binds)
         self.limits = limits
-        self.uid = 61000 + slot if (self.mode == "bwrap" and os.geteuid() == 0) else None
+        self._uid_lock: Optional[int] = None
+        self.uid = self._claim_uid(slot) if (self.mode == "bwrap" and os.geteuid() == 0) else None
         self._workdir = Path(tempfile.mkdtemp(prefix="cnn-grade-child-"))
         self._grader_dir = self._workdir / "grader"
         self._grader_dir.mkdir()
@@ -215,6 +219,25 @@ class ChildSession:
         self._buffer = b""
         self._next_id = 0
         self.starts = 0
+
+    def _claim_uid(self, slot: int) -> int:
+        """An unprivileged uid no other sandbox on this machine is using, held by an flock until close().
+
+        RLIMIT_NPROC counts per uid, so two sandboxes sharing a uid would share one
+        process budget: a fork bomb in one grading run would starve another.
+        """
+        os.makedirs(UID_LOCK_DIR, mode=0o700, exist_ok=True)
+        for offset in range(UID_COUNT):
+            uid = UID_BASE + (slot + offset) % UID_COUNT
+            fd = os.open(os.path.join(UID_LOCK_DIR, f"{uid}.lock"), os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self._uid_lock = fd
+            return uid
+        raise RuntimeError(f"all {UID_COUNT} sandbox uids are in use; lower --jobs or wait for other graders")
 
     # -- lifecycle ------------------------------------------------------------
     @property
@@ -301,6 +324,9 @@ class ChildSession:
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self._workdir, ignore_errors=True)
+        if self._uid_lock is not None:
+            os.close(self._uid_lock)  # releases the flock: the uid's processes are all dead by now
+            self._uid_lock = None
 
     def __enter__(self) -> "ChildSession":
         return self
@@ -326,13 +352,11 @@ class ChildSession:
             self.start()
         self._next_id += 1
         message = dict(message, id=self._next_id)
-        try:
-            self._proc.stdin.write((json.dumps(message) + "\n").encode())
-            self._proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            raise ChildDied(self._death_detail()) from None
         deadline = time.monotonic() + timeout
+        self._write(json.dumps(message).encode() + b"\n", deadline)
+        expected_steps = len(message.get("steps", []))
         steps: List[dict] = []
+        received = 0
         while True:
             try:
                 reply = self._read_line(deadline)
@@ -341,19 +365,51 @@ class ChildSession:
             except (ChildDied, ProtocolError) as exc:
                 exc.partial = steps
                 raise
+            received += len(reply)
+            if received > MAX_REPLY_BYTES:  # forged or runaway lines must not grow the grader without bound
+                self.stop()
+                raise ProtocolError(f"the child sent more than {MAX_REPLY_BYTES} bytes for one request")
             try:
                 decoded = json.loads(reply)
-            except ValueError:
+            except Exception:  # noqa: BLE001 - ValueError, RecursionError (a depth bomb), MemoryError ...
                 self.stop()
-                raise ProtocolError("the child sent a reply that is not JSON") from None
+                exc = ProtocolError("the child sent a reply that is not valid JSON")
+                exc.partial = steps
+                raise exc from None
             if not isinstance(decoded, dict) or decoded.get("id") != self._next_id:
                 continue  # a stale or forged line: ignore it and keep waiting for ours
             if "step" in decoded:
-                if decoded.get("step") == len(steps) and isinstance(decoded.get("record"), dict):
+                # Only the next expected step is taken, and never more steps than were asked for.
+                if decoded.get("step") == len(steps) < expected_steps and isinstance(decoded.get("record"), dict):
                     steps.append(decoded["record"])
                 continue
             decoded["steps"] = steps
             return decoded
+
+    def _write(self, data: bytes, deadline: float) -> None:
+        """Write a request without ever blocking past ``deadline`` (a child may stop reading its stdin)."""
+        stream = self._proc.stdin
+        fd = stream.fileno()
+        os.set_blocking(fd, False)
+        view = memoryview(data)
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_WRITE)
+            while view:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    self.stop()
+                    raise ChildTimeout()
+                if not selector.select(min(remaining, 1.0)):
+                    continue
+                try:
+                    written = os.write(fd, view)
+                except BlockingIOError:
+                    continue
+                except (BrokenPipeError, OSError):
+                    detail = self._death_detail()
+                    self.stop()
+                    raise ChildDied(detail) from None
+                view = view[written:]
 
     def _read_line(self, deadline: float) -> bytes:
         stream = self._proc.stdout

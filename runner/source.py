@@ -94,7 +94,11 @@ def notebook_source(data: bytes, label: str, notes: List[str]) -> str:
         source = cell.get("source", "")
         if isinstance(source, list):
             source = "".join(str(part) for part in source)
-        lines = [("# " + line) if line.lstrip().startswith(("%", "!")) else line for line in str(source).split("\n")]
+        lines = str(source).split("\n")
+        if lines and lines[0].lstrip().startswith("%%"):  # a cell magic (%%bash, %%time...): the body is not Python
+            lines = ["# " + line for line in lines]
+        else:
+            lines = [("# " + line) if line.lstrip().startswith(("%", "!")) else line for line in lines]
         chunks.append("\n".join(lines))
     notes.append(f"{label}: {len(chunks)} code cells extracted from the notebook")
     return "\n\n".join(chunks) + "\n"
@@ -306,13 +310,22 @@ def write_module(folder: Path, file_name: str, text: str) -> None:
         os.chmod(folder / parent, 0o755)
 
 
+def refuse_links(root: Path) -> None:
+    """A folder submission may not contain symbolic links: one could point at another student's file."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            if os.path.islink(os.path.join(dirpath, name)):
+                link = os.path.relpath(os.path.join(dirpath, name), root)
+                raise SubmissionError(f"{root.name} contains a symbolic link ({link}); submit real files, not links")
+
+
 def find_file(root: Path, names: Sequence[str]) -> Optional[Path]:
     """The shallowest file under ``root`` whose name is one of ``names`` (skips hidden and macOS folders)."""
     best: Optional[Path] = None
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d != "__MACOSX")
         for name in names:
-            if name in filenames:
+            if name in filenames and not os.path.islink(os.path.join(dirpath, name)):
                 candidate = Path(dirpath) / name
                 if best is None or len(candidate.parts) < len(best.parts):
                     best = candidate
