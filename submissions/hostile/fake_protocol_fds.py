@@ -1,0 +1,67 @@
+"""Hostile hw4 submission `fake_protocol_fds`.
+
+THREAT: binary garbage and forged protocol lines ({"id": k, "ok": true}, also with the live request id found by walking the stack) on fds 1, 2 and guessed fds 3..20
+"""
+import json
+import os
+import random
+import sys
+
+import numpy as np
+
+
+def _child_request():
+    # The grader's child runs student code in its own interpreter: walk up to its request.
+    frame = sys._getframe()
+    while frame is not None:
+        request = frame.f_locals.get("request")
+        if isinstance(request, dict) and "id" in request:
+            return request, frame.f_locals.get("index", 0)
+        frame = frame.f_back
+    return {}, 0
+
+
+class nn_convolutional_layer:
+    def __init__(self, filter_width, filter_height, input_size, in_ch_size, num_filters, std=1e0):
+        self.W = np.random.normal(0, std, (num_filters, in_ch_size, filter_width, filter_height))
+        self.b = 0.01 + np.zeros((1, num_filters, 1, 1))
+
+    def update_weights(self, dW, db):
+        self.W += dW
+        self.b += db
+
+    def get_weights(self):
+        return self.W, self.b
+
+    def set_weights(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        request, index = _child_request()
+        live = request.get("id", 0)
+        forged = [{"id": k, "ok": True, "steps_done": 99} for k in range(live + 5)]
+        forged.insert(0, {"id": live, "step": index, "record": {"outputs": {}, "watched": {}, "error": None}})
+        forged.append({"id": live, "ok": True, "steps_done": 99})
+        lines = "".join(json.dumps(m) + "\n" for m in forged).encode()
+        garbage = random.Random(7).randbytes(4096) + b"\n\x00\xff{not json\n"
+        for fd in range(1, 21):
+            for payload in (lines, garbage):
+                try:
+                    os.write(fd, payload)
+                except OSError:
+                    pass
+        raise RuntimeError("forged the protocol")
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")
+
+
+class nn_max_pooling_layer:
+    def __init__(self, stride, pool_size):
+        self.stride, self.pool_size = stride, pool_size
+
+    def forward(self, x):
+        raise NotImplementedError("inert part of a hostile test case")
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")

@@ -1,0 +1,44 @@
+"""Hostile hw4 submission `forbidden_blocker_bypass`.
+
+THREAT: remove the grader's import blocker from sys.meta_path, add the grader's venv to sys.path, then import torch via importlib
+"""
+import importlib
+import sys
+
+import numpy as np
+
+
+class nn_convolutional_layer:
+    def __init__(self, filter_width, filter_height, input_size, in_ch_size, num_filters, std=1e0):
+        self.W = np.random.normal(0, std, (num_filters, in_ch_size, filter_width, filter_height))
+        self.b = 0.01 + np.zeros((1, num_filters, 1, 1))
+
+    def update_weights(self, dW, db):
+        self.W += dW
+        self.b += db
+
+    def get_weights(self):
+        return self.W, self.b
+
+    def set_weights(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        sys.meta_path[:] = [f for f in sys.meta_path if "Forbidden" not in type(f).__name__]
+        sys.path[:0] = ["/work/main/.venv/lib/python3.11/site-packages", "/usr/local/lib/python3.11/dist-packages"]
+        torch = importlib.import_module("".join(["to", "rch"]))
+        return torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(self.W)).numpy()
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")
+
+
+class nn_max_pooling_layer:
+    def __init__(self, stride, pool_size):
+        self.stride, self.pool_size = stride, pool_size
+
+    def forward(self, x):
+        raise NotImplementedError("inert part of a hostile test case")
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")

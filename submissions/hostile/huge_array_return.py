@@ -1,0 +1,38 @@
+"""Hostile hw4 submission `huge_array_return`.
+
+THREAT: huge results: a 10**9-element float64 broadcast view from conv forward (8 GB when made contiguous), a 150-million-element int8 view (~200 MB reply) from pool forward
+"""
+import numpy as np
+
+
+class nn_convolutional_layer:
+    def __init__(self, filter_width, filter_height, input_size, in_ch_size, num_filters, std=1e0):
+        self.W = np.random.normal(0, std, (num_filters, in_ch_size, filter_width, filter_height))
+        self.b = 0.01 + np.zeros((1, num_filters, 1, 1))
+
+    def update_weights(self, dW, db):
+        self.W += dW
+        self.b += db
+
+    def get_weights(self):
+        return self.W, self.b
+
+    def set_weights(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        return np.broadcast_to(np.float64(0), (10 ** 9,))
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")
+
+
+class nn_max_pooling_layer:
+    def __init__(self, stride, pool_size):
+        self.stride, self.pool_size = stride, pool_size
+
+    def forward(self, x):
+        return np.broadcast_to(np.int8(0), (150_000_000,))
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")

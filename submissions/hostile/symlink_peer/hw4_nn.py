@@ -1,0 +1,1 @@
+../../hw4/correct_einsum.py

@@ -1,0 +1,42 @@
+"""Hostile hw4 submission `zeros_everywhere`.
+
+THREAT: does nothing: every method returns zeros of the right shape (a constant layer); it should earn no correctness points
+"""
+import numpy as np
+
+
+class nn_convolutional_layer:
+    def __init__(self, filter_width, filter_height, input_size, in_ch_size, num_filters, std=1e0):
+        self.W = np.random.normal(0, std, (num_filters, in_ch_size, filter_width, filter_height))
+        self.b = 0.01 + np.zeros((1, num_filters, 1, 1))
+
+    def update_weights(self, dW, db):
+        self.W += dW
+        self.b += db
+
+    def get_weights(self):
+        return self.W, self.b
+
+    def set_weights(self, W, b):
+        self.W, self.b = W, b
+
+    def forward(self, x):
+        n, _, w, h = x.shape
+        f, _, fw, fh = self.W.shape
+        return np.zeros((n, f, w - fw + 1, h - fh + 1))
+
+    def backprop(self, x, dLdy):
+        return np.zeros(x.shape), np.zeros(self.W.shape), np.zeros(self.b.shape)
+
+
+class nn_max_pooling_layer:
+    def __init__(self, stride, pool_size):
+        self.stride, self.pool_size = stride, pool_size
+
+    def forward(self, x):
+        n, c, w, h = x.shape
+        k, s = self.pool_size, self.stride
+        return np.zeros((n, c, (w - k) // s + 1, (h - k) // s + 1))
+
+    def backprop(self, x, dLdy):
+        return np.zeros(x.shape)
