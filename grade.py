@@ -28,6 +28,7 @@ from checks.rubric import Rubric, rubric_from_file  # noqa: E402
 from checks.suite import declared_checks, fingerprint, grade_submission  # noqa: E402
 from profiles import load_profile  # noqa: E402
 from reports import write_class_files, write_submission_files  # noqa: E402
+from runner.sandbox import reap_orphans  # noqa: E402
 from runner.source import SUBMISSION_SUFFIXES, submission_name  # noqa: E402
 
 EXIT_OK, EXIT_GRADER_FAILED, EXIT_USAGE = 0, 1, 2
@@ -204,6 +205,8 @@ def run(settings: Settings) -> int:
 
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
         reports = list(pool.map(grade_one, submissions))
+    time.sleep(0.2)  # let the last sandboxes' orphaned inits exit, then reap them (see reap_orphans)
+    reap_orphans()
     write_class_files(settings.out, reports)
     if not settings.quiet:
         print(f"wrote {len(reports)} reports, gradebook.csv and summary.md to {settings.out}", flush=True)

@@ -170,6 +170,7 @@ def main():
     reply_stream = os.fdopen(reply_fd, "w", encoding="utf-8")
     sys.stdout = sys.stderr
     child = Child(reply_stream)
+    child.reply({"id": 0, "ready": True})  # before any student code: the parent tells a failed start from a crash
     for line in sys.stdin:
         try:
             request = json.loads(line)

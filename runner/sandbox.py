@@ -34,6 +34,74 @@ CHILD_SCRIPT = Path(__file__).with_name("child.py")
 MAX_REPLY_BYTES = 256 * 1024 * 1024
 UID_BASE, UID_COUNT = 61000, 1000  # unprivileged uids for sandboxes (no such users need exist)
 UID_LOCK_DIR = "/tmp/cnn-grade-uids"
+STARTUP_SECONDS = 60.0
+MAX_BRACKETS_PER_LINE = 10_000
+_LIVE_PIDS: set = set()  # children started by ChildSession and not yet waited for
+_LIVE_LOCK = threading.Lock()
+
+
+def _processes_of(uid: int) -> int:
+    count = 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                count += os.stat(f"/proc/{entry}").st_uid == uid
+            except OSError:
+                pass
+    return count
+
+
+def _children_of(pid: int) -> List[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            return [int(child) for child in handle.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+_SUBREAPER = []
+
+
+def _become_subreaper() -> None:
+    """Adopt our sandboxes' orphans, so that we can reap them (see reap_orphans)."""
+    if not _SUBREAPER:
+        _SUBREAPER.append(True)
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+        except (OSError, AttributeError):
+            pass
+
+
+def reap_orphans() -> None:
+    """Reap zombie children we did not start: bubblewrap's namespace init, orphaned by design.
+
+    bubblewrap's outer process exits as soon as the sandboxed command has, leaving
+    the namespace's init to whoever reaps orphans. Where that is nobody (the grader
+    as a container's PID 1, or under a subreaper that does not reap), each zombie
+    keeps counting against its uid's process limit until a sandbox slot can no
+    longer start; so the grader makes itself a subreaper and reaps them. Children
+    a ChildSession started are left to their own wait().
+    """
+    me = str(os.getpid())
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                fields = handle.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == b"Z" and fields[1].decode() == me:
+            pid = int(entry)
+            with _LIVE_LOCK:
+                if pid in _LIVE_PIDS:
+                    continue
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
 MAX_ARRAY_ELEMENTS = 16 * 1024 * 1024
 
 
@@ -48,6 +116,10 @@ class Limits:
     open_files: int = 256
     scratch_bytes: int = 64 * 1024**2
     output_capture_bytes: int = 64 * 1024
+
+
+class SandboxError(Exception):
+    """The sandbox itself could not start: the grader's problem, not the student's."""
 
 
 class ChildTimeout(Exception):
@@ -94,12 +166,14 @@ def isolation_mode(python: str) -> str:
     if os.environ.get("CNN_GRADE_ISOLATION") in ("bwrap", "plain"):
         return os.environ["CNN_GRADE_ISOLATION"]
     if python not in _ISOLATION_CACHE:
+        _become_subreaper()  # the probe's sandbox leaves an orphan too
         mode = "plain"
         if shutil.which("bwrap"):
             with tempfile.TemporaryDirectory() as probe_dir:
                 argv = _bwrap_argv(python, Path(probe_dir), {}, Limits(), uid=None) + ["-c", "print('ok')"]
                 try:
-                    done = subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+                    with _LIVE_LOCK:  # the reaper must not take the probe's own child
+                        done = subprocess.run(argv, capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
                     if done.returncode == 0 and done.stdout.strip() == b"ok":
                         mode = "bwrap"
                 except (OSError, subprocess.TimeoutExpired):
@@ -216,7 +290,8 @@ class ChildSession:
         self._proc: Optional[subprocess.Popen] = None
         self._sink = _OutputSink(limits.output_capture_bytes)
         self._drain: Optional[threading.Thread] = None
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._scanned = 0
         self._next_id = 0
         self.starts = 0
 
@@ -248,6 +323,15 @@ class ChildSession:
         return self.binds[host_path] if self.mode == "bwrap" else host_path
 
     def start(self) -> None:
+        """Start the child; one retry if the sandbox fails to come up (then SandboxError)."""
+        try:
+            self._start_once()
+        except SandboxError:
+            reap_orphans()
+            time.sleep(0.5)
+            self._start_once()
+
+    def _start_once(self) -> None:
         self.stop()
         script = f"{self.grader_path}/child.py"
         if self.mode == "bwrap":
@@ -261,6 +345,7 @@ class ChildSession:
             env = dict(_child_env(), HOME=str(self._scratch), TMPDIR=str(self._scratch))
             limits = self.limits
             cwd = str(self._scratch)
+            own_processes = _processes_of(os.geteuid())
 
             def preexec() -> None:  # runs in the child between fork and exec
                 import resource
@@ -269,6 +354,8 @@ class ChildSession:
                 resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds,) * 2)
                 resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size_bytes,) * 2)
                 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+                if os.geteuid() != 0:  # counts per uid (and is not enforced for root): leave room for the user
+                    resource.setrlimit(resource.RLIMIT_NPROC, (own_processes + limits.processes,) * 2)
                 try:  # die with the grader, as bwrap's --die-with-parent does in the sandbox
                     import ctypes
 
@@ -276,21 +363,37 @@ class ChildSession:
                 except OSError:
                     pass
 
-        self._proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env,
-            cwd=cwd,
-            preexec_fn=preexec,
-            start_new_session=True,
-        )
+        _become_subreaper()
+        reap_orphans()
+        with _LIVE_LOCK:  # held across the fork so the reaper can never take a child we are about to wait for
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=cwd,
+                preexec_fn=preexec,
+                start_new_session=True,
+            )
+            _LIVE_PIDS.add(self._proc.pid)
         os.set_blocking(self._proc.stdout.fileno(), False)
-        self._buffer = b""
+        self._buffer = bytearray()
+        self._scanned = 0
         self._drain = threading.Thread(target=self._drain_output, args=(self._proc.stderr,), daemon=True)
         self._drain.start()
         self.starts += 1
+        # The harness says "ready" before any student code runs: dying before that is the
+        # sandbox failing to start (a grader problem), never a verdict on the student.
+        try:
+            ready = json.loads(self._read_line(time.monotonic() + STARTUP_SECONDS))
+        except (ChildTimeout, ChildDied, ProtocolError, ValueError) as exc:
+            detail = self.output_head.strip()[-500:]
+            self.stop()
+            raise SandboxError(f"the sandbox did not start ({type(exc).__name__}: {exc}); {detail}") from None
+        if not (isinstance(ready, dict) and ready.get("ready") is True):
+            self.stop()
+            raise SandboxError("the sandbox started but the harness did not report ready")
 
     def _drain_output(self, stream) -> None:
         while True:
@@ -303,6 +406,21 @@ class ChildSession:
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        # Kill the sandbox's init (bubblewrap's child, PID 1 of the namespace, which takes every
+        # process in the namespace with it) before bubblewrap itself, so that bubblewrap reaps
+        # it: killed the other way round it is orphaned, and where no init reaps orphans (a
+        # container's PID 1, a subreaper) each zombie keeps counting against the uid's
+        # process limit until the slot cannot start a sandbox at all.
+        if proc.poll() is None:
+            for child in _children_of(proc.pid):
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -312,6 +430,9 @@ class ChildSession:
         except ProcessLookupError:
             pass
         proc.wait()
+        with _LIVE_LOCK:
+            _LIVE_PIDS.discard(proc.pid)
+        reap_orphans()
         for stream in (proc.stdin, proc.stdout):
             try:
                 stream.close()
@@ -370,6 +491,10 @@ class ChildSession:
                 self.stop()
                 raise ProtocolError(f"the child sent more than {MAX_REPLY_BYTES} bytes for one request")
             try:
+                # A real reply line holds a few dozen objects; thousands of brackets can only be a
+                # forgery built to make json.loads allocate gigabytes of Python objects.
+                if reply.count(b"{") + reply.count(b"[") > MAX_BRACKETS_PER_LINE:
+                    raise ValueError("too many nested or repeated objects")
                 decoded = json.loads(reply)
             except Exception:  # noqa: BLE001 - ValueError, RecursionError (a depth bomb), MemoryError ...
                 self.stop()
@@ -386,6 +511,14 @@ class ChildSession:
             decoded["steps"] = steps
             return decoded
 
+    def _ready(self, selector, deadline: float) -> bool:
+        """Wait (at most a second) for the pipe; past ``deadline`` kill the child and raise ChildTimeout."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            self.stop()
+            raise ChildTimeout()
+        return bool(selector.select(min(remaining, 1.0)))
+
     def _write(self, data: bytes, deadline: float) -> None:
         """Write a request without ever blocking past ``deadline`` (a child may stop reading its stdin)."""
         stream = self._proc.stdin
@@ -395,11 +528,7 @@ class ChildSession:
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_WRITE)
             while view:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self.stop()
-                    raise ChildTimeout()
-                if not selector.select(min(remaining, 1.0)):
+                if not self._ready(selector, deadline):
                     continue
                 try:
                     written = os.write(fd, view)
@@ -415,12 +544,12 @@ class ChildSession:
         stream = self._proc.stdout
         with selectors.DefaultSelector() as selector:
             selector.register(stream, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    self.stop()
-                    raise ChildTimeout()
-                if not selector.select(min(remaining, 1.0)):
+            while True:
+                newline = self._buffer.find(b"\n", self._scanned)
+                if newline >= 0:
+                    break
+                self._scanned = len(self._buffer)  # never rescan what was already searched
+                if not self._ready(selector, deadline):
                     continue
                 chunk = stream.read(1 << 20)
                 if chunk is None:
@@ -433,7 +562,9 @@ class ChildSession:
                 if len(self._buffer) > MAX_REPLY_BYTES:
                     self.stop()
                     raise ProtocolError(f"the child's reply exceeded {MAX_REPLY_BYTES} bytes")
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        line = bytes(self._buffer[:newline])
+        del self._buffer[: newline + 1]
+        self._scanned = 0
         return line
 
     def _death_detail(self) -> str:
@@ -450,6 +581,11 @@ class ChildSession:
             except ValueError:
                 name = f"signal {-code}"
             return f"the child was killed by {name}"
+        if code > 128:  # bubblewrap reports a signal-killed command as 128 + signal number
+            try:
+                return f"the child was killed by {signal.Signals(code - 128).name} (exit status {code})"
+            except ValueError:
+                pass
         return f"the child exited with status {code}"
 
 

@@ -67,7 +67,8 @@ def test_folder_and_zip_and_notebook_submissions(tmp_path):
     source = (SAMPLES / "hw4" / "correct_einsum.py").read_text()
     folder = tmp_path / "batch" / "bob"
     (folder / "code").mkdir(parents=True)
-    (folder / "code" / "hw4_nn.py").write_text(source)
+    (folder / "code" / "hw4_nn.py").write_text("import helpers  # a helper module of the student's own\n" + source)
+    (folder / "code" / "helpers.py").write_text("SCALE = 1\n")
     (folder / "notes.txt").write_text("hi")
     import zipfile
 
@@ -82,6 +83,7 @@ def test_folder_and_zip_and_notebook_submissions(tmp_path):
     for name in ("bob", "carol", "dave"):
         assert load_report(out, name)["score"] == 100, load_report(out, name)["checks"][0]["message"]
     assert any("code/hw4_nn.py" in note for note in load_report(out, "bob")["notes"])
+    assert any("helpers.py" in note for note in load_report(out, "bob")["notes"])
 
 
 def test_without_bubblewrap_grading_still_works_and_says_not_isolated(tmp_path):

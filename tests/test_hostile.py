@@ -662,16 +662,10 @@ def _gap(reason: Optional[str]):
 
 NON_UTF8_NAME_GAP: Optional[str] = None  # fixed: reports are written with backslashreplace
 CONCURRENT_BATCH_GAP: Optional[str] = None  # fixed: sandbox uids are claimed with flock across grade.py processes
-NO_REAPER_GAP: Optional[str] = (
-    "every stopped sandbox leaves its inner bwrap (the namespace's init) as an orphan; without an init that reaps "
-    "(grade.py as PID 1 in a container, or under a child subreaper) those zombies stay counted in the sandbox uid's "
-    "RLIMIT_NPROC, the same uid is claimed again, and after ~64 sandbox starts every later submission in that slot "
-    "fails to start and gets 0 ('importing the submission killed the interpreter')")
+NO_REAPER_GAP: Optional[str] = None  # fixed: ChildSession.stop reaps orphaned sandbox inits
 
 
-HUGE_FILE_GAP: Optional[str] = (
-    "a submission file is read whole into memory (fingerprint(), Profile._locate_source's read_bytes) before any size "
-    "check: a 2 GB .py costs grade.py 2 GB of RSS and ~10 s before it is refused as 'over 2097152 bytes'")
+HUGE_FILE_GAP: Optional[str] = None  # fixed: sizes are checked before reading; large files are hashed by size
 
 
 def _apply(marks):
