@@ -261,7 +261,7 @@ def judge_directional(trial: Trial, name: str) -> Finding:
     if grad_output is None or grad_output.value is None:
         return Finding(cfg, "fail", f"no usable {name}: {grad_output.problem if grad_output else 'not returned'}")
     step, points = _directional_points(cfg, inputs)
-    records = dict(zip(range(len(points)), trial.directional))
+    records = dict(enumerate(trial.directional))  # fewer than the points if the request was cut short
     worst = None
     for k in range(len(inputs.directions)):
         plus_i = next(i for i, p in enumerate(points) if p[:3] == (name, k, +1))

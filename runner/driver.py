@@ -122,12 +122,9 @@ class Driver:
         arrays: Dict[str, str] = {}
         sent: Dict[str, np.ndarray] = {}
         wire_steps = []
-        counter = 0
 
         def put(role: str, array: np.ndarray) -> str:
-            nonlocal counter
-            counter += 1
-            name = f"a{counter}"
+            name = f"a{len(arrays) + 1}"
             student = np.ascontiguousarray(self.profile.to_student(role, array, cfg))
             arrays[name] = encode_array(student)
             sent[name] = student
@@ -143,15 +140,13 @@ class Driver:
                 _, method, args = step[:3]
                 names = {k: put(arg_roles[k], v) for k, v in args.items()}
                 wire_steps.append({"do": "call", "method": method, "args": names, "watch": list(names)})
-                step_names = names
-                wire_steps[-1]["_names"] = step_names
         message = {
             "op": "run",
             "layer": cfg.layer,
             "config": {"ctor_args": list(cfg.ctor_args)},
             "rng_seed": rng_seed,
             "arrays": arrays,
-            "steps": [{k: v for k, v in s.items() if k != "_names"} for s in wire_steps],
+            "steps": wire_steps,
         }
         timeout = min(self.request_timeout, remaining)
         try:
@@ -238,7 +233,7 @@ class Driver:
                     outputs[name] = self._output(cfg, name, payload)
             watched = answer.get("watched") if isinstance(answer.get("watched"), dict) else {}
             mutated = []
-            for arg, wire_name in step["_names"].items():
+            for arg, wire_name in step["args"].items():
                 try:
                     after = decode_array(watched.get(arg))
                 except ProtocolError:
