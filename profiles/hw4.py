@@ -183,9 +183,10 @@ class Hw4Profile(Profile):
                 continue
             accuracy = 100.0 - float(np.mean(errors[key]))
             status = "pass" if accuracy > 90.0 else "fail"
+            course_points = self.rubrics()["course"].score(check.id, status, 1.0, accuracy)
             results.append((check, status, accuracy,
-                            f"course accuracy {accuracy:.6f}% over {c['trials']} trials "
-                            f"(the course's bands: >90% → 4, 50–90% → 2, <50% → 1)"))
+                            f"course accuracy {accuracy:.6f}% over {c['trials']} trials: {course_points:g} of the "
+                            f"course's 4 points (>90% → 4, 50–90% → 2, <50% → 1)"))
         return results
 
 
