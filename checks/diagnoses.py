@@ -109,11 +109,10 @@ def conv_forward_mistakes(cfg, x, weight, bias, y_got, eps) -> List[str]:
 def conv_backward_mistakes(cfg, x, weight, upstream, grads: Dict[str, Optional[np.ndarray]], eps) -> List[str]:
     found = []
     args = dict(stride=cfg.stride, padding=cfg.padding)
-    _, _, db_mag = ref.conv2d_backward(np.abs(upstream), np.abs(x), np.abs(weight), **args)
+    dx_mag, dw_mag, db_mag = ref.conv2d_backward(np.abs(upstream), np.abs(x), np.abs(weight), **args)
     if cfg.kernel != (1, 1):
         # Not rotating the kernel in dx is the same as the exact dx of the flipped kernel, flipped back.
         dx_wrong = ref.conv2d_backward(upstream, x, weight[:, :, ::-1, ::-1], **args)[0]
-        dx_mag = ref.conv2d_backward(np.abs(upstream), np.abs(x), np.abs(weight), **args)[0]
         if _matches(grads.get("dx"), dx_wrong, dx_mag, weight.shape[0] * weight[0, 0].size, eps):
             found.append("kernel_not_rotated_in_dx")
     if cfg.batch > 1:
@@ -122,7 +121,6 @@ def conv_backward_mistakes(cfg, x, weight, upstream, grads: Dict[str, Optional[n
         if any(_matches(grads.get("db"), c, db_mag, upstream[0].size, eps) for c in (one, mean)):
             found.append("bias_gradient_not_summed_over_batch")
         dw_one = ref.conv2d_backward(upstream[:1], x[:1], weight, **args)[1]
-        dw_mag = ref.conv2d_backward(np.abs(upstream), np.abs(x), np.abs(weight), **args)[1]
         if _matches(grads.get("dW"), dw_one, dw_mag, upstream[0].size, eps):
             found.append("weight_gradient_not_summed_over_batch")
     return found

@@ -30,7 +30,7 @@ from checks.expected import (
     rounding_bound,
     unit_roundoff,
 )
-from checks.model import CallRecord, Finding, LayerConfig
+from checks.model import OUTPUT_ROLES, CallRecord, Finding, LayerConfig
 
 DIRECTIONS = 2
 # Conv is affine in x, W and b, so a central difference is exact for any step:
@@ -165,7 +165,7 @@ def _call_failure(cfg: LayerConfig, records: Sequence[CallRecord]) -> Optional[F
     for record in records:
         if record.status == "ok":
             continue
-        status = {"timeout": "timeout", "not_run": "error", "crash": "error"}.get(record.status, "error")
+        status = "timeout" if record.status == "timeout" else "error"
         codes = dx_codes.error_mistakes(record.error)
         if record.status == "timeout":
             codes.append("timeout")
@@ -173,6 +173,10 @@ def _call_failure(cfg: LayerConfig, records: Sequence[CallRecord]) -> Optional[F
             codes.append("crash")
         return Finding(cfg, status, f"{record.method}: {record.error}", tuple(codes))
     return None
+
+
+def _unusable(cfg: LayerConfig, name: str, output) -> Finding:
+    return Finding(cfg, "fail", f"no usable {name}: {output.problem if output else 'not returned'}")
 
 
 def _eps(*outputs) -> float:
@@ -193,7 +197,7 @@ def judge_shape(trial: Trial, profile) -> Finding:
         for name, output in record.outputs.items():
             if output.problem:
                 problems.append(f"{record.method} {name}: {output.problem}")
-                expected_shape = profile.student_shape({"y": "y", "dx": "x", "dW": "W", "db": "b"}[name], trial.cfg)
+                expected_shape = profile.student_shape(OUTPUT_ROLES[name], trial.cfg)
                 codes += dx_codes.shape_mistakes(output.problem, output.raw_shape, expected_shape)
                 if "NaN" in output.problem:
                     codes.append("nonfinite_output")
@@ -215,7 +219,7 @@ def judge_reference(trial: Trial, name: str) -> Finding:
         return failure
     output = record.outputs.get(name)
     if output is None or output.value is None:
-        return Finding(trial.cfg, "fail", f"no usable {name}: {output.problem if output else 'not returned'}")
+        return _unusable(trial.cfg, name, output)
     problem = compare(output.value, trial.expected[name], _eps(output))
     if problem is None:
         return Finding(trial.cfg, "pass")
@@ -259,7 +263,7 @@ def judge_directional(trial: Trial, name: str) -> Finding:
     if failure:
         return failure
     if grad_output is None or grad_output.value is None:
-        return Finding(cfg, "fail", f"no usable {name}: {grad_output.problem if grad_output else 'not returned'}")
+        return _unusable(cfg, name, grad_output)
     step, points = _directional_points(cfg, inputs)
     records = dict(enumerate(trial.directional))  # fewer than the points if the request was cut short
     worst = None

@@ -12,6 +12,8 @@ from typing import Dict, Mapping, Optional, Tuple
 import numpy as np
 
 STATUSES = ("pass", "fail", "error", "timeout", "skipped")
+# Output name → the role that says how a profile converts it (and which shape it has).
+OUTPUT_ROLES = {"y": "y", "dx": "x", "dW": "W", "db": "b"}
 # When one check covers several configurations, the worst status names the check.
 STATUS_SEVERITY = {"pass": 0, "skipped": 1, "fail": 2, "error": 3, "timeout": 4}
 

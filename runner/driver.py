@@ -15,12 +15,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from checks.model import CallRecord, LayerConfig, Output
+from checks.model import OUTPUT_ROLES, CallRecord, LayerConfig, Output
 from runner.sandbox import ChildDied, ChildSession, ChildTimeout, ProtocolError, decode_array, encode_array
 from runner.source import PreparedSubmission
 
-# Output name → the role that says how the profile converts it.
-OUTPUT_ROLES = {"y": "y", "dx": "x", "dW": "W", "db": "b"}
 TIMEOUTS_BEFORE_GIVING_UP = 2
 
 Step = Tuple  # ("construct",) | ("set_params", {key: array}) | ("call", method, {arg: array}, watch?)
